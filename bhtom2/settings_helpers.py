@@ -1,0 +1,35 @@
+"""Pieces of settings.py derived from the DataSource registry (no Django settings needed)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# The real services' base URLs; a broker appends the service's own paths.
+DEFAULT_URLS: dict[str, str] = {
+    "GAIA": "https://gsaweb.ast.cam.ac.uk",
+    "ZTF": "https://api.alerce.online",
+    "CPCS": "https://gsaweb.ast.cam.ac.uk",
+    "AAVSO": "https://www.aavso.org",
+    "TNS": "https://www.wis-tns.org",
+    "ASASSN": "https://asas-sn.osu.edu",
+    "ANTARES": "https://api.antares.noirlab.edu",
+    "GAIA_DR2": "https://gea.esac.esa.int",
+    "ZTF_DR8": "https://irsa.ipac.caltech.edu",
+    "GAIA_DR3": "https://gea.esac.esa.int",
+    "ATLAS": "https://fallingstar-data.com",
+    "NEOWISE": "https://irsa.ipac.caltech.edu",
+    "ALLWISE": "https://irsa.ipac.caltech.edu",
+    "OGLE_EWS": "https://ogle.astrouw.edu.pl",
+    "KMT_NET": "https://kmtnet.kasi.re.kr",
+    "CRTS": "http://nunuku.caltech.edu",
+}
+
+
+def survey_urls(environ: Mapping[str, str]) -> dict[str, str]:
+    """Each survey's base URL: ``BHTOM_URL_<NAME>`` if set, else the real service."""
+    return {name: environ.get(f"BHTOM_URL_{name}", url).rstrip("/") for name, url in DEFAULT_URLS.items()}
+
+
+def survey_name_extra_fields() -> list[dict[str, str]]:
+    from .data_sources import SOURCE_NAMES
+
+    return [{"name": name, "type": "string"} for name in SOURCE_NAMES]

@@ -1,0 +1,1 @@
+"""Survey-agnostic machinery for fetching lightcurves into a TOM Toolkit site."""

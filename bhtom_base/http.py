@@ -1,0 +1,311 @@
+"""The one HTTP client all brokers use.
+
+Timeouts on connect and read, retries with exponential back-off and jitter on
+connection errors, 429 and 5xx (honouring ``Retry-After`` up to a cap), a
+clear User-Agent, a maximum response size, a per-host limit on simultaneous
+requests and on requests per second, and a per-host circuit breaker.
+
+Settings (``settings.BHTOM_HTTP``): ``connect_timeout``, ``read_timeout``,
+``retries``, ``backoff_factor``, ``max_retry_after``, ``max_response_bytes``,
+``user_agent``, ``breaker_failures``, ``breaker_cooldown``; per host limits
+come from ``settings.BHTOM_POLITENESS``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import CircuitOpen, FetchError, ResponseTooLarge
+
+DEFAULTS = {
+    "connect_timeout": 5.0,
+    "read_timeout": 60.0,
+    "retries": 3,
+    "backoff_factor": 1.0,
+    "max_retry_after": 60.0,
+    "max_response_bytes": 200 * 1024 * 1024,
+    "user_agent": "bhtom-survey-brokers/1.0 (TOM Toolkit plugin)",
+    "breaker_failures": 5,
+    "breaker_cooldown": 300.0,
+}
+POLITENESS_DEFAULTS = {"max_concurrent": 4, "requests_per_second": 5.0}
+
+
+def http_settings() -> dict:
+    return {**DEFAULTS, **getattr(settings, "BHTOM_HTTP", {})}
+
+
+@dataclass
+class Fetched:
+    """A successful HTTP response, fully read."""
+
+    url: str
+    status: int
+    content: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+class CappedRetry(Retry):
+    """A ``Retry`` that never sleeps longer than ``max_retry_after`` for a Retry-After."""
+
+    max_retry_after: float = DEFAULTS["max_retry_after"]
+
+    def get_retry_after(self, response):  # type: ignore[override]
+        value = super().get_retry_after(response)
+        if value is None:
+            return None
+        return min(float(value), self.max_retry_after)
+
+    def new(self, **kw):  # keep the cap on the copies urllib3 makes per attempt
+        retry = super().new(**kw)
+        retry.max_retry_after = self.max_retry_after
+        return retry
+
+
+class HostGate:
+    """Per-host politeness: at most N requests at once and R requests per second."""
+
+    def __init__(self, max_concurrent: int, requests_per_second: float) -> None:
+        self.semaphore = threading.BoundedSemaphore(max(1, int(max_concurrent)))
+        self.interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
+        self._lock = threading.Lock()
+        self._next_start = 0.0
+
+    def __enter__(self) -> HostGate:
+        self.semaphore.acquire()
+        if self.interval:
+            with self._lock:
+                now = time.monotonic()
+                start = max(now, self._next_start)
+                self._next_start = start + self.interval
+            if start > now:
+                time.sleep(start - now)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.semaphore.release()
+
+
+class CircuitBreaker:
+    """Skip a host for ``cooldown`` seconds after ``failures`` failures in a row."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: dict[str, int] = {}
+        self._open_until: dict[str, float] = {}
+
+    def check(self, host: str) -> None:
+        with self._lock:
+            until = self._open_until.get(host, 0.0)
+        if until > time.monotonic():
+            raise CircuitOpen(
+                f"{host} failed repeatedly; skipped for {until - time.monotonic():.0f} s more"
+            )
+
+    def record(self, host: str, ok: bool) -> None:
+        config = http_settings()
+        with self._lock:
+            if ok:
+                self._failures.pop(host, None)
+                self._open_until.pop(host, None)
+                return
+            count = self._failures.get(host, 0) + 1
+            self._failures[host] = count
+            if count >= int(config["breaker_failures"]):
+                self._open_until[host] = time.monotonic() + float(config["breaker_cooldown"])
+
+    def state(self) -> dict[str, float]:
+        """Hosts currently skipped, with the seconds left."""
+        now = time.monotonic()
+        with self._lock:
+            return {host: until - now for host, until in self._open_until.items() if until > now}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._failures.clear()
+            self._open_until.clear()
+
+
+class HttpClient:
+    """Thread-safe; one instance per process is enough (see :func:`get_client`)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._gates: dict[str, HostGate] = {}
+        self._gates_lock = threading.Lock()
+        self.breaker = CircuitBreaker()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        config = http_settings()
+        key = (config["retries"], config["backoff_factor"], config["max_retry_after"])
+        if session is None or getattr(self._local, "key", None) != key:
+            retry = CappedRetry(
+                total=int(config["retries"]),
+                connect=int(config["retries"]),
+                read=int(config["retries"]),
+                status=int(config["retries"]),
+                backoff_factor=float(config["backoff_factor"]),
+                backoff_jitter=float(config["backoff_factor"]) / 2,
+                status_forcelist=(429, 500, 502, 503, 504),
+                allowed_methods=frozenset({"GET", "HEAD"}),
+                respect_retry_after_header=True,
+                raise_on_status=False,
+            )
+            retry.max_retry_after = float(config["max_retry_after"])
+            session = requests.Session()
+            adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = config["user_agent"]
+            self._local.session = session
+            self._local.key = key
+        return session
+
+    def gate(self, host: str) -> HostGate:
+        with self._gates_lock:
+            gate = self._gates.get(host)
+            if gate is None:
+                politeness = {**POLITENESS_DEFAULTS, **getattr(settings, "BHTOM_POLITENESS", {}).get(host, {})}
+                gate = HostGate(politeness["max_concurrent"], politeness["requests_per_second"])
+                self._gates[host] = gate
+            return gate
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict | None = None,
+        data: dict | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: tuple[float, float] | None = None,
+        accept_status: tuple[int, ...] = (200,),
+        max_bytes: int | None = None,
+    ) -> Fetched:
+        """Perform one request; raise :class:`FetchError` with a clear message on failure."""
+        config = http_settings()
+        host = urlsplit(url).netloc
+        self.breaker.check(host)
+        timeout = timeout or (float(config["connect_timeout"]), float(config["read_timeout"]))
+        limit = int(max_bytes or config["max_response_bytes"])
+        try:
+            with self.gate(host):
+                response = self._session().request(
+                    method, url, params=params, data=data, headers=headers, timeout=timeout, stream=True
+                )
+                try:
+                    content = _read_capped(response, limit)
+                finally:
+                    response.close()
+        except ResponseTooLarge:
+            self.breaker.record(host, ok=True)
+            raise
+        except requests.exceptions.RetryError as error:
+            self.breaker.record(host, ok=False)
+            raise FetchError(f"{host}: gave up after retries ({_reason(error)})") from None
+        except requests.exceptions.ConnectTimeout:
+            self.breaker.record(host, ok=False)
+            raise FetchError(f"{host}: connection timed out") from None
+        except requests.exceptions.ReadTimeout:
+            self.breaker.record(host, ok=False)
+            raise FetchError(f"{host}: no answer within {timeout[1]:g} s (read timeout)") from None
+        except requests.exceptions.ConnectionError as error:
+            self.breaker.record(host, ok=False)
+            raise FetchError(f"{host}: connection failed ({_reason(error)})") from None
+        except requests.exceptions.RequestException as error:
+            self.breaker.record(host, ok=False)
+            raise FetchError(f"{host}: request failed ({_reason(error)})") from None
+        if response.status_code not in accept_status:
+            self.breaker.record(host, ok=response.status_code < 500 and response.status_code != 429)
+            raise FetchError(f"{host}: HTTP {response.status_code} {response.reason or ''}".rstrip())
+        self.breaker.record(host, ok=True)
+        return Fetched(url=response.url, status=response.status_code, content=content,
+                       headers=dict(response.headers))
+
+    def get(self, url: str, **kwargs) -> Fetched:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs) -> Fetched:
+        return self.request("POST", url, **kwargs)
+
+
+def _read_capped(response: requests.Response, limit: int) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ResponseTooLarge(f"response of {int(declared):,} bytes exceeds the limit of {limit:,} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=256 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLarge(f"response exceeds the limit of {limit:,} bytes")
+            chunks.append(chunk)
+    except requests.exceptions.ChunkedEncodingError as error:
+        raise requests.exceptions.ConnectionError(f"connection broken mid-body: {_reason(error)}") from None
+    except requests.exceptions.ContentDecodingError as error:
+        raise requests.exceptions.ConnectionError(f"undecodable body: {_reason(error)}") from None
+    body = b"".join(chunks)
+    if declared and declared.isdigit() and len(body) < int(declared):
+        raise requests.exceptions.ConnectionError(
+            f"truncated body: {len(body):,} of {int(declared):,} bytes"
+        )
+    return body
+
+
+def _reason(error: BaseException) -> str:
+    """The innermost useful message of a requests/urllib3 error, without object reprs."""
+    current: BaseException | None = error
+    message = str(error)
+    seen = 0
+    while current is not None and seen < 6:
+        args = getattr(current, "args", ())
+        if args and isinstance(args[0], BaseException):
+            current = args[0]
+        elif getattr(current, "reason", None) is not None and isinstance(current.reason, BaseException):
+            current = current.reason
+        else:
+            break
+        message = str(current)
+        seen += 1
+    if "Connection refused" in message:
+        return "connection refused"
+    if "reset by peer" in message.lower():
+        return "connection reset by peer"
+    if "too many 429" in message or "too many 5" in message:
+        return message.split("(Caused by ResponseError('")[-1].rstrip("'))")
+    return message[:300]
+
+
+_client: HttpClient | None = None
+_client_lock = threading.Lock()
+
+
+def get_client() -> HttpClient:
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = HttpClient()
+        return _client
+
+
+def base_url(source_name: str) -> str:
+    """The configured base URL of a survey (``BHTOM_URL_<NAME>`` / ``settings.BHTOM_URLS``)."""
+    urls = getattr(settings, "BHTOM_URLS", {})
+    try:
+        url = urls[source_name]
+    except KeyError:
+        raise FetchError(f"no base URL configured for {source_name} (BHTOM_URL_{source_name})") from None
+    return url.rstrip("/")
