@@ -8,10 +8,9 @@ declaration.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from collections.abc import Mapping
-from typing import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError

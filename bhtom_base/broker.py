@@ -16,8 +16,9 @@ is done here and in :mod:`bhtom_base.update`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import astropy.units as u
 import pandas as pd

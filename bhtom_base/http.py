@@ -12,6 +12,7 @@ come from ``settings.BHTOM_POLITENESS``.
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -228,8 +229,12 @@ class HttpClient:
             self.breaker.record(host, ok=False)
             raise FetchError(f"{host}: request failed ({_reason(error)})") from None
         if response.status_code not in accept_status:
-            self.breaker.record(host, ok=response.status_code < 500 and response.status_code != 429)
-            raise FetchError(f"{host}: HTTP {response.status_code} {response.reason or ''}".rstrip())
+            transient = response.status_code >= 500 or response.status_code == 429
+            self.breaker.record(host, ok=not transient)
+            message = f"{host}: HTTP {response.status_code} {response.reason or ''}".rstrip()
+            if transient and int(config["retries"]) > 0:
+                message += f" (still, after {int(config['retries'])} retries)"
+            raise FetchError(message)
         self.breaker.record(host, ok=True)
         return Fetched(url=response.url, status=response.status_code, content=content,
                        headers=dict(response.headers))
@@ -254,6 +259,12 @@ def _read_capped(response: requests.Response, limit: int) -> bytes:
                 raise ResponseTooLarge(f"response exceeds the limit of {limit:,} bytes")
             chunks.append(chunk)
     except requests.exceptions.ChunkedEncodingError as error:
+        incomplete = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", str(error))
+        if incomplete:
+            got, missing = int(incomplete.group(1)), int(incomplete.group(2))
+            raise requests.exceptions.ConnectionError(
+                f"truncated body: {got:,} of {got + missing:,} bytes"
+            ) from None
         raise requests.exceptions.ConnectionError(f"connection broken mid-body: {_reason(error)}") from None
     except requests.exceptions.ContentDecodingError as error:
         raise requests.exceptions.ConnectionError(f"undecodable body: {_reason(error)}") from None
@@ -284,8 +295,6 @@ def _reason(error: BaseException) -> str:
         return "connection refused"
     if "reset by peer" in message.lower():
         return "connection reset by peer"
-    if "too many 429" in message or "too many 5" in message:
-        return message.split("(Caused by ResponseError('")[-1].rstrip("'))")
     return message[:300]
 
 

@@ -53,7 +53,7 @@ def test_known_counts_from_provenance():
 def test_times_are_tcb_dates_converted_to_utc_by_astropy(name):
     rows = [row for row in independent_rows(name) if numeric(row[2])]
     frame = parse(fixture_bytes(f"gaia_alerts/{name}"))
-    for (date, _jd, _mag), parsed in zip(rows, frame["time"]):
+    for (date, _jd, _mag), parsed in zip(rows, frame["time"], strict=True):
         expected = Time(date.replace(" ", "T"), scale="tcb").utc.datetime
         assert abs((parsed.to_pydatetime().replace(tzinfo=None) - expected).total_seconds()) < 1e-3
     # TCB runs ahead of UTC by about 1.5 minutes in these years.
@@ -90,7 +90,8 @@ def test_error_model_is_defined_and_continuous_enough_everywhere():
 def test_garbage_rows_are_counted_and_good_rows_kept():
     text = fixture_bytes("gaia_alerts/Gaia14aaa.csv").decode()
     lines = text.splitlines()
-    corrupted = lines[:5] + ["this is not a row", "2014-08-03 01:02:03,xx,yy", "2014-08-03 01:02:03,2456872.5,NaN"] + lines[5:]
+    garbage = ["this is not a row", "2014-08-03 01:02:03,xx,yy", "2014-08-03 01:02:03,2456872.5,NaN"]
+    corrupted = lines[:5] + garbage + lines[5:]
     frame = parse("\n".join(corrupted).encode())
     assert len(frame) == 28
     assert frame.attrs["skipped"]["unparseable row"] == 2
