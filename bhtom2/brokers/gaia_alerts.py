@@ -24,18 +24,20 @@ import math
 import re
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 import astropy.units as u
 import numpy as np
 import pandas as pd
 from django import forms
+from django.utils.html import escape
 from tom_alerts.alerts import GenericAlert, GenericQueryForm
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
-from bhtom_base.errors import ParseError
+from bhtom_base.errors import BrokerError, ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
@@ -134,6 +136,18 @@ def angular_separation_deg(ra1, dec1, ra2: float, dec2: float) -> np.ndarray:
     return np.degrees(2 * np.arcsin(np.sqrt(np.clip(a, 0, 1))))
 
 
+@dataclass
+class GaiaAlert(GenericAlert):
+    """An alert of the index; the target made from it keeps its Gaia alert name (and TNS name)."""
+
+    tns_name: str = ""
+
+    def to_target(self):
+        target = Target(name=self.name, type=Target.SIDEREAL, ra=self.ra, dec=self.dec, epoch=2000)
+        aliases = [self.tns_name] if self.tns_name else []
+        return target, {DataSource.GAIA.name: self.name}, aliases
+
+
 class GaiaAlertsQueryForm(GenericQueryForm):
     target_name = forms.CharField(required=False, label="Alert name", help_text="e.g. Gaia16aye")
     ra = forms.FloatField(required=False, min_value=0, max_value=360, label="RA (deg)")
@@ -201,7 +215,11 @@ class GaiaAlertsBroker(BHTOMBroker):
         return str(index["Name"].iloc[order[0]]).strip()
 
     def fetch_alerts(self, parameters: dict):
-        index = self.alerts_index()
+        """Alerts of the index by name or in a cone, with feedback instead of an error page."""
+        try:
+            index = self.alerts_index()
+        except BrokerError as error:
+            return iter(()), escape(f"Gaia Alerts index unavailable: {error}")
         name = (parameters.get("target_name") or "").strip()
         if name:
             selected = index[index["Name"].str.strip().str.lower() == name.lower()]
@@ -210,17 +228,18 @@ class GaiaAlertsBroker(BHTOMBroker):
                 index["RaDeg"], index["DecDeg"], float(parameters["ra"]), float(parameters["dec"])
             ) * 3600
             selected = index[separation <= float(parameters["radius"])]
-        return iter(selected.to_dict("records"))
+        return iter(selected.to_dict("records")), f"{len(selected)} Gaia alerts found"
 
     def fetch_alert(self, alert_id):
         index = self.alerts_index()
         match = index[index["Name"].str.strip() == str(alert_id).strip()]
         return match.iloc[0].to_dict() if len(match) else None
 
-    def to_generic_alert(self, alert: dict) -> GenericAlert:
+    def to_generic_alert(self, alert: dict) -> GaiaAlert:
         name = str(alert["Name"]).strip()
         timestamp = pd.to_datetime(alert.get("Date"), utc=True, errors="coerce")
-        return GenericAlert(
+        tns = str(alert.get("TNSid") or "").strip()
+        return GaiaAlert(
             timestamp=None if pd.isna(timestamp) else timestamp.to_pydatetime(),
             id=name,
             name=name,
@@ -229,13 +248,9 @@ class GaiaAlertsBroker(BHTOMBroker):
             mag=float(alert["AlertMag"]) if pd.notna(alert.get("AlertMag")) else None,
             score=0,
             url=f"{self.base_url}/alerts/alert/{name}/",
+            tns_name="" if tns.lower() in ("", "nan") else tns,
         )
 
     def to_target(self, alert: dict):
         """A new target for the alert, its Gaia alert name stored as its ``GAIA`` survey name."""
-        generic = self.to_generic_alert(alert)
-        target = Target(name=generic.name, type=Target.SIDEREAL, ra=generic.ra, dec=generic.dec, epoch=2000)
-        extras = {DataSource.GAIA.name: generic.name}
-        aliases = [str(alert["TNSid"]).strip()] if str(alert.get("TNSid") or "").strip() not in ("", "nan") else []
-        return target, extras, aliases
-
+        return self.to_generic_alert(alert).to_target()
