@@ -172,6 +172,9 @@ def _flags(table: Table, column: str | None) -> np.ndarray:
 
 def _strings(table: Table, column: str) -> np.ndarray:
     values = np.ma.asarray(table[column])
+    if values.dtype.kind == "O":  # variable-length char columns may hold bytes
+        values = np.ma.array([v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in
+                              values.filled("")], mask=np.ma.getmaskarray(values))
     return np.char.strip(np.ma.filled(values.astype(str), "").astype(str))
 
 
