@@ -144,6 +144,24 @@ def test_bad_input_is_a_parse_error(content, message):
         parse(content)
 
 
+def test_unreadable_values_are_counted_not_raised():
+    text = fixture_bytes(LONG).decode()
+    for old, new, reason in (("1705.9437360200984", "not-a-time", "no time"),
+                             ("1705.9437360200984", "1e30", "time out of range"),
+                             ("15.216574774452164", "NaN", "no magnitude"),
+                             ("349.76254", "-3", "no flux_over_error")):
+        frame = parse(text.replace(old, new, 1).encode())
+        assert len(frame) == 2 and frame.attrs["skipped"] == {reason: 1}
+
+
+def test_archive_error_document_is_a_parse_error():
+    error = (b'<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">'
+             b'<RESOURCE type="results"><INFO name="QUERY_STATUS" value="ERROR">Invalid ID</INFO>'
+             b'</RESOURCE></VOTABLE>')
+    with pytest.raises(ParseError, match="Gaia archive error: Invalid ID"):
+        parse(error)
+
+
 def test_truncated_votable_is_a_parse_error():
     with pytest.raises(ParseError, match="not a readable VOTable"):
         parse(fixture_bytes(WIDE)[:5000])
@@ -170,7 +188,7 @@ def test_empty_cone_and_tap_error():
     error = (b'<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">'
              b'<RESOURCE type="results"><INFO name="QUERY_STATUS" value="ERROR">Cannot parse query</INFO>'
              b'</RESOURCE></VOTABLE>')
-    with pytest.raises(ParseError, match="Gaia archive query error: Cannot parse query"):
+    with pytest.raises(ParseError, match="cone search: Gaia archive error: Cannot parse query"):
         parse_cone(error)
 
 
