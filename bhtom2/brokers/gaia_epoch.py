@@ -71,6 +71,7 @@ MAG_ERROR_FLOOR = {"G": 0.002, "BP": 0.005, "RP": 0.005}
 TAP_SYNC_PATH = "/tap-server/tap/sync"
 DATALINK_PATH = "/data-server/data"
 CONE_MAX_ROWS = 200
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024  # one source's epoch photometry is tens of kB
 # Cone widening per year between the Gaia epoch and the target's epoch (see find_survey_name).
 PM_MARGIN_PER_YEAR = 1.0 * u.arcsec
 _MAGNITUDE_COEFF = 2.5 / math.log(10)
@@ -121,6 +122,9 @@ def _zip_members(content: bytes, source_id: str | None) -> list[tuple[str, bytes
             f"the Gaia archive's zip holds no EPOCH_PHOTOMETRY file{wanted} (it holds: {listed}); "
             "epoch photometry was published for only some sources of each release"
         )
+    sizes = {info.filename: info.file_size for info in archive.infolist()}
+    if sum(sizes[name] for name in epoch) > MAX_UNZIPPED_BYTES:
+        raise ParseError(f"the Gaia archive's zip unpacks to more than {MAX_UNZIPPED_BYTES:,} bytes")
     try:
         return [(name, archive.read(name)) for name in epoch]
     except (zipfile.BadZipFile, OSError, RuntimeError) as error:
