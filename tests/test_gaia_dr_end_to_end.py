@@ -67,6 +67,8 @@ def test_coordinates_only_target_is_cross_matched_fetched_and_then_left_alone(re
     assert "1457486023639239424" in caplog.text and "also" in caplog.text
     (cone,) = replay.requests_to(TAP)
     assert "FROM gaiadr3.gaia_source" in cone.query["QUERY"] and cone.query["FORMAT"] == "votable"
+    # 1 arcsec, widened by 1 arcsec per year between J2000 (the target) and J2016 (Gaia DR3): 17 arcsec
+    assert "CIRCLE('ICRS', 210.000000000, 35.000000000, 0.004722222)" in cone.query["QUERY"]
     (datalink,) = replay.requests_to(DATALINK)
     assert datalink.query["ID"] == GAIA4 and datalink.query["RELEASE"] == "Gaia DR3"
     assert datalink.query["RETRIEVAL_TYPE"] == "EPOCH_PHOTOMETRY" and datalink.query["DATA_STRUCTURE"] == "INDIVIDUAL"
@@ -146,7 +148,9 @@ def test_cross_match_radius_is_a_setting(replay, settings):
     settings.BHTOM_CROSS_MATCH_MAX_SEPARATION = {"GAIA_DR3": 0.1}
     target = Target.objects.create(name="Gaia-4", type="SIDEREAL", ra=210.0, dec=35.0, epoch=2016)
     run("Gaia-4", "--source", "GAIA_DR3")
-    # the nearest source is 0.26 arcsec away: outside 0.1 arcsec
+    # the nearest source is 0.26 arcsec away: outside 0.1 arcsec (same epoch as Gaia DR3: no widening)
+    (cone,) = replay.requests_to(TAP)
+    assert "CIRCLE('ICRS', 210.000000000, 35.000000000, 0.000027778)" in cone.query["QUERY"]
     assert "no Gaia DR3 source within 0.1 arcsec" in state_of(target).last_error
 
 
