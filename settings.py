@@ -188,6 +188,8 @@ SHOW_PAGINATION_INFO = True
 # ---------------------------------------------------------------------------
 TOM_ALERT_CLASSES = [
     "bhtom2.brokers.gaia_alerts.GaiaAlertsBroker",
+    "bhtom2.brokers.gaia_dr3.GaiaDR3Broker",
+    "bhtom2.brokers.gaia_dr2.GaiaDR2Broker",
 ]
 
 # A survey name per DataSource on the target form, admin and CSV import
