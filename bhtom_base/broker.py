@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from tom_alerts.alerts import GenericBroker, GenericQueryForm
 from tom_targets.models import Target
 
-from .errors import NoSurveyName
+from .errors import BrokerError, NoSurveyName
 from .http import Fetched, base_url, get_client
 from .lightcurve import concat_lightcurves
 from .report import LightcurveUpdateReport
@@ -101,7 +101,7 @@ class BHTOMBroker(GenericBroker):
         try:
             return self.data_source.validate_name(stored)
         except ValidationError as error:
-            raise NoSurveyName(f"stored {self.data_source.target_name_label} is invalid: {error.messages[0]}") from None
+            raise BrokerError(f"stored {self.data_source.target_name_label} is invalid: {error.messages[0]}") from None
 
     def resolve_survey_name(self, target: Target) -> str:
         """The stored name, or one found by :meth:`find_survey_name` (then stored)."""

@@ -47,6 +47,7 @@ import math
 import re
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,7 +128,7 @@ def _zip_members(content: bytes, source_id: str | None) -> list[tuple[str, bytes
         raise ParseError(f"the Gaia archive's zip unpacks to more than {MAX_UNZIPPED_BYTES:,} bytes")
     try:
         return [(name, archive.read(name)) for name in epoch]
-    except (zipfile.BadZipFile, OSError, RuntimeError) as error:
+    except (zipfile.BadZipFile, zlib.error, OSError, RuntimeError, ValueError, EOFError) as error:
         raise ParseError(f"unreadable zip member from the Gaia archive: {error}") from None
 
 
