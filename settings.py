@@ -188,6 +188,9 @@ SHOW_PAGINATION_INFO = True
 # ---------------------------------------------------------------------------
 TOM_ALERT_CLASSES = [
     "bhtom2.brokers.gaia_alerts.GaiaAlertsBroker",
+    "bhtom2.brokers.ogle_ews.OGLEEWSBroker",
+    "bhtom2.brokers.kmtnet.KMTNetBroker",
+    "bhtom2.brokers.crts.CRTSBroker",
 ]
 
 # A survey name per DataSource on the target form, admin and CSV import
