@@ -1,7 +1,8 @@
 """Catalina Real-time Transient Survey (CRTS DR): unfiltered CSS photometry by cone search.
 
-Query: ``{BHTOM_URL_CRTS}/cgi-bin/getcssconedb_release_img.cgi?RA=..&Dec=..&Rad=<arcmin>&DB=photcat&OUT=web&SHORT=short``
-(``http://nunuku.caltech.edu``). The service answers with an HTML page by
+Query: ``{BHTOM_URL_CRTS}/cgi-bin/getcssconedb_release_img.cgi`` with ``RA``, ``Dec`` (deg),
+``Rad`` (arcmin), ``DB=photcat&OUT=web&SHORT=short`` (``http://nunuku.caltech.edu``).
+The service answers with an HTML page by
 design, so this parser reads the page rather than rejecting it: the table
 captioned "Photometry of Objs:" (OBJ ID, Mag, Magerr, RA, Dec, MJD) holds
 the points, the table "Master Objs in Region" gives each object's offset from
