@@ -12,7 +12,7 @@ from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time
 
 from bhtom2.brokers import kmtnet, ogle_ews
-from bhtom2.brokers.heliocentric import full_jd, hjd_to_utc
+from bhtom2.brokers.heliocentric import full_jd, heliocentric_delay, hjd_to_utc
 from bhtom_base.errors import FetchError, ParseError
 from bhtom_base.replay import HTML_ERROR_PAGE
 from tests.conftest import FIXTURES, fixture_bytes
@@ -206,3 +206,14 @@ def test_frames_have_the_standard_columns():
     assert list(frame.columns) == ["time", "mag", "mag_err", "band", "limit", "observer", "facility"]
     assert str(frame["time"].dtype) == "datetime64[ns, UTC]"
     assert frame["limit"].isna().all() and isinstance(frame, pd.DataFrame)
+
+
+@pytest.mark.parametrize("ra, dec", [(268.2, -29.6), (0.0, 89.0), (81.3, 23.4), (201.5, -45.0)])
+def test_heliocentric_delay_agrees_with_astropy_everywhere_on_the_sky(ra, dec):
+    jd = 2458000.0 + np.linspace(0, 800, 97)
+    astropy_delay = Time(jd, format="jd", scale="utc", location=EarthLocation.from_geocentric(0, 0, 0, unit=u.m)
+                         ).light_travel_time(SkyCoord(ra * u.deg, dec * u.deg), kind="heliocentric").to_value(u.s)
+    direction = SkyCoord(ra * u.deg, dec * u.deg).cartesian.xyz.value
+    delay, rate = heliocentric_delay(Time(jd, format="jd", scale="utc").tt.jd, direction)
+    assert np.abs(delay - astropy_delay).max() < 1e-3
+    assert np.abs(rate).max() < 2e-4  # at most 2 pi au / c per year
