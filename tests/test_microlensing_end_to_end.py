@@ -140,6 +140,15 @@ def test_kmtnet_event_keeps_every_site_and_field(replay):
     assert (state.status, state.new_points, state.total_points) == ("done", 0, 699)
 
 
+def test_kmtnet_event_without_public_data_is_a_recorded_404(replay):
+    target = target_with("KB190001", "KMT_NET", "KMT-2019-BLG-0001")
+    with pytest.raises(CommandError):
+        run("KB190001", "--source", "KMT_NET")
+    state = LightcurveUpdateState.objects.get(target=target, source="KMT_NET")
+    assert state.status == "failed" and "HTTP 404" in state.last_error
+    assert [r.path for r in replay.requests_to("/~ulens/")] == ["/~ulens/event/2019/data/KB190001/pysis/pysis.tar.gz"]
+
+
 def test_kmtnet_without_event_name(replay):
     target = target_with("nameless")
     run("nameless", "--source", "KMT_NET")

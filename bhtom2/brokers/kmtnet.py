@@ -42,6 +42,7 @@ from bhtom_base.lightcurve import concat_lightcurves, make_lightcurve
 from bhtom_base.parsing import decode_text, looks_like_html, reject_html
 
 MAX_MAG_ERR = 1.0
+MAX_MEMBER_BYTES = 64 * 1024 * 1024  # a pySIS file of a whole season is a few hundred kB
 FWHM_RANGE = (0.0, 10.0)
 SITES = {"A": "KMTA", "C": "KMTC", "S": "KMTS"}
 _MEMBER = re.compile(r"(?:^|/)KMT(?P<site>[ACS])(?P<field>\d{2})_(?P<band>[IV])\.pysis$")
@@ -95,6 +96,8 @@ def parse(content: bytes, *, ra: float | None = None, dec: float | None = None) 
                 match = _MEMBER.search(member.name)
                 if not member.isfile() or match is None:
                     continue
+                if member.size > MAX_MEMBER_BYTES:
+                    raise ParseError(f"{member.name} in the KMTNet archive is implausibly large ({member.size:,} B)")
                 data = archive.extractfile(member)
                 frames.append(parse_pysis(data.read(), site=match["site"], band=match["band"], ra=ra, dec=dec))
     except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
