@@ -190,6 +190,9 @@ TOM_ALERT_CLASSES = [
     "bhtom2.brokers.gaia_alerts.GaiaAlertsBroker",
     "bhtom2.brokers.gaia_dr3.GaiaDR3Broker",
     "bhtom2.brokers.gaia_dr2.GaiaDR2Broker",
+    "bhtom2.brokers.ogle_ews.OGLEEWSBroker",
+    "bhtom2.brokers.kmtnet.KMTNetBroker",
+    "bhtom2.brokers.crts.CRTSBroker",
 ]
 
 # A survey name per DataSource on the target form, admin and CSV import

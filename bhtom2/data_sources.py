@@ -192,7 +192,7 @@ class DataSource(Enum):
     KMT_NET = SourceSpec(
         pretty_name="KMTNet",
         target_name_label="KMTNet event",
-        bands=("I",),
+        bands=("I", "V"),
         name_pattern=r"KMT-[0-9]{4}-(BLG|SAO)-[0-9]{4}",
         name_example="KMT-2016-BLG-1533",
         normalise=_upper,

@@ -18,7 +18,7 @@ DEFAULT_URLS: dict[str, str] = {
     "ATLAS": "https://fallingstar-data.com",
     "NEOWISE": "https://irsa.ipac.caltech.edu",
     "ALLWISE": "https://irsa.ipac.caltech.edu",
-    "OGLE_EWS": "https://ogle.astrouw.edu.pl",
+    "OGLE_EWS": "https://www.astrouw.edu.pl",  # data files; ogle.astrouw.edu.pl serves only HTML
     "KMT_NET": "https://kmtnet.kasi.re.kr",
     "CRTS": "http://nunuku.caltech.edu",
 }
