@@ -7,7 +7,8 @@ is updated from the recorded responses::
      "target": {"name": "Gaia14aaa", "ra": 200.25961, "dec": 45.53943, "names": {"GAIA": "Gaia14aaa"}},
      "settings": {"CPCS_TOKEN": "..."},            # optional overrides (credentials)
      "expected_points": 28,
-     "fault_paths": ["/alerts/alert/Gaia14aaa/"]}  # every request the update makes
+     "fault_paths": ["/alerts/alert/Gaia14aaa/"],  # every request the update makes
+     "messages": {"HTML error page (200)": "..."}}   # where a survey words a fault its own way
 
 For each (broker, fault, request): the update ends "failed" with a clear message
 in the update state and the command summary, writes nothing, the other target
@@ -89,6 +90,7 @@ def test_fault_is_recorded_nothing_is_written_and_a_rerun_recovers(folder, path,
     target = make_target(spec)
     bystander = make_target(bystander_spec) if bystander_spec is not spec else None
     fault, message = FAULTS[fault_name]
+    message = spec.get("messages", {}).get(fault_name, message)
     replay.inject(path=path, **fault)
     sources = ["--source", spec["source"]]
     if bystander is not None:
