@@ -95,6 +95,14 @@ def test_ztf_dr_release_setting_names_the_collection_and_the_filters(white_dwarf
     assert set(rows_of(white_dwarf, "ZTF_DR8").values_list("bandpass", flat=True)) == {"g(ZTF DR19)", "r(ZTF DR19)"}
 
 
+def test_ztf_dr_cone_radius_is_the_cross_match_setting(white_dwarf, replay, settings):
+    settings.BHTOM_CROSS_MATCH_MAX_SEPARATION = {"ZTF_DR8": 5}
+    with pytest.raises(CommandError):  # no recorded answer for a 5" cone: a 404, recorded
+        run("WD0139+5245", "--source", "ZTF_DR8")
+    assert replay.requests_to(IRSA)[0].query["POS"] == "CIRCLE 24.776520 52.760290 0.00138889"
+    assert "HTTP 404" in state_of(white_dwarf, "ZTF_DR8").last_error
+
+
 def test_ztf_dr_bad_release_setting_is_not_configured(white_dwarf, replay, settings):
     settings.BHTOM_ZTF_DATA_RELEASE = "latest; rm"
     run("WD0139+5245", "--source", "ZTF_DR8")

@@ -21,9 +21,15 @@ mask again (``catflags & 32768 != 0`` -> skipped as "bad catflags"), so the cut
 holds whatever the server does. Other bits (e.g. 8 = a bad pixel in the
 aperture) are kept: each is a per-source warning, not a bad epoch.
 
-Times. ``mjd`` is the exposure's Modified Julian Date in UTC (the ``hjd``
-column is the heliocentric equivalent); it is read as UTC with astropy, no
-conversion needed. Exposures are 30 s or longer; the time is taken as given.
+Times. ``mjd`` is the Modified Julian Date (UTC) of the exposure start (in the
+recorded DR19 answer it agrees with the start time encoded in ``filefracday``
+to about a second); ``hjd`` is the heliocentric Julian date of the same
+epoch. ``mjd`` is read as UTC with astropy and stored as given, not moved to
+mid-exposure (15 s later for the usual 30 s exposures).
+
+Truncation. A CSV whose last line has fewer fields than the header was cut
+short; that line is left out ("incomplete last row") rather than read with
+a cut-off number.
 
 Incremental updates. IRSA accepts ``TIME=<mjd_start> <mjd_end>``; with the
 framework's ``since`` only epochs from then on are asked for. A release comes
@@ -69,11 +75,11 @@ def parse(content: bytes) -> pd.DataFrame:
     """
     text = decode_text(content, what="ZTF lightcurve table")
     reject_html(text, what="ZTF lightcurve table")
-    table = _read_table(text)
+    table, incomplete = _read_table(text)
     missing = [column for column in REQUIRED if column not in table.columns]
     if missing:
         raise ParseError(f"not a ZTF lightcurve table: no column(s) {', '.join(missing)}")
-    skipped: dict[str, int] = {}
+    skipped: dict[str, int] = {"incomplete last row": 1} if incomplete else {}
     oid = pd.to_numeric(table["oid"], errors="coerce")
     mjd = pd.to_numeric(table["mjd"], errors="coerce").to_numpy(dtype=float)
     mag = pd.to_numeric(table["mag"], errors="coerce").to_numpy(dtype=float)
@@ -105,20 +111,25 @@ def parse(content: bytes) -> pd.DataFrame:
     return frame
 
 
-def _read_table(text: str) -> pd.DataFrame:
+def _read_table(text: str) -> tuple[pd.DataFrame, bool]:
+    """The table and whether an incomplete last CSV line was dropped."""
     stripped = text.lstrip()
     if stripped.startswith("<?xml") or stripped.startswith("<VOTABLE"):
         message = re.search(r"<INFO[^>]*>([^<]*)</INFO>|QUERY_STATUS[^>]*>([^<]*)<", stripped)
         detail = next((group for group in (message.groups() if message else ()) if group), "")
         raise ParseError(f"IRSA answered with an XML document, not a table{': ' + detail.strip() if detail else ''}")
     if stripped.startswith("\\") or stripped.startswith("|"):
-        return _read_ipac(text)
+        return _read_ipac(text), False
+    lines = text.rstrip("\r\n").split("\n")
+    incomplete = len(lines) > 1 and lines[-1].count(",") < lines[0].count(",")
+    if incomplete:
+        text = "\n".join(lines[:-1]) + "\n"
     try:
         table = pd.read_csv(io.StringIO(text), dtype={"filtercode": str}, low_memory=False)
     except (ValueError, pd.errors.ParserError) as error:
         raise ParseError(f"unreadable ZTF lightcurve CSV: {error}") from None
     table.columns = [str(column).strip() for column in table.columns]
-    return table
+    return table, incomplete
 
 
 def _read_ipac(text: str) -> pd.DataFrame:
@@ -207,7 +218,7 @@ class ZTFDataReleaseBroker(BHTOMBroker):
 
     def _keep_best_covered(self, frame: pd.DataFrame, content: bytes, ids: list[str]):
         """More objects than a survey name holds: keep those with the most epochs."""
-        table = _read_table(decode_text(content, what="ZTF lightcurve table"))
+        table, _ = _read_table(decode_text(content, what="ZTF lightcurve table"))
         counts = table["oid"].astype(str).value_counts()
         kept = sorted(counts.index[:MAX_OBJECT_IDS], key=int)
         self.logger.warning("%d ZTF objects in the cone; keeping the %d with most epochs", len(ids), len(kept))
