@@ -95,3 +95,14 @@ def test_truncated_locus_body_is_a_parse_error():
     body = fixture_bytes("antares/locus_ANT2020nb5h6.json")
     with pytest.raises(ParseError, match="not JSON"):
         parse(body[:200])
+
+
+def test_hand_copied_rows_agree_with_the_ztf_ids_they_carry():
+    """ZTF processing ids encode the night (4 digits) and the fraction of the day (6 digits)."""
+    rows = list(csv.DictReader(io.StringIO(fixture_bytes("antares/ZTF20aafqubg_lightcurve_first33rows.csv").decode())))
+    for row in rows:
+        alert = row["alert_id"]
+        pid = alert.rsplit("-", 1)[1] if alert.startswith("ztf_upper_limit:") else alert.split(":")[1][:13]
+        mjd = float(row["ant_mjd"])
+        assert int(mjd) - int(pid[:4]) == 57754
+        assert abs(mjd % 1 - int(pid[4:10]) / 1e6) * 86400 < 1.0

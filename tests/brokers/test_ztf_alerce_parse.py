@@ -112,3 +112,12 @@ def test_truncated_detections_body_is_a_parse_error():
     body = fixture_bytes("alerce/ZTF18abbuksn_detections_first8.json")
     with pytest.raises(ParseError, match="not JSON"):
         parse(body[: len(body) // 2])
+
+
+def test_hand_copied_detections_agree_with_their_ztf_ids():
+    """ZTF processing ids (pid) encode the night and the fraction of the day; candid starts with pid."""
+    for row in load("ZTF18abbuksn_detections_first8.json"):
+        pid = str(row["pid"])
+        assert row["candid"].startswith(pid) and row["nid"] == int(pid[:3])
+        assert int(row["mjd"]) - int(pid[:3]) == 57754
+        assert abs(row["mjd"] % 1 - int(pid[3:9]) / 1e6) * 86400 < 1.0
