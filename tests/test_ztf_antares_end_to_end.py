@@ -157,6 +157,16 @@ def test_alerce_cone_finds_the_object_then_detections_and_limits_are_stored(vari
     assert (state.status, state.new_points, state.total_points) == ("done", 0, 14)
 
 
+def test_alerce_limits_show_as_limits_on_the_tom_target_page(variable, replay, client, django_user_model):
+    run("ZTF18abbuksn-star", "--source", "ZTF")
+    client.force_login(django_user_model.objects.create_superuser("admin", "a@example.org", "pw"))
+    html = " ".join(client.get(f"/targets/{variable.pk}/").content.decode().split())
+    # the table prefixes a limit with ">" (after an HTML comment ending in "-->")
+    shown = {text: text in html for text in ("g(ZTF)", "r(ZTF)", "--> > 20.1306", "--> 17.579912", "--> > 17.5799")}
+    assert shown == {"g(ZTF)": True, "r(ZTF)": True, "--> > 20.1306": True, "--> 17.579912": True,
+                     "--> > 17.5799": False}
+
+
 def test_alerce_detection_and_limit_at_the_same_time_and_band_are_both_stored(variable, replay):
     """Derived answer: the recorded first non-detection moved onto the first detection's time and band."""
     TargetExtra.objects.create(target=variable, key="ZTF", value="ZTF18abbuksn")
