@@ -193,6 +193,9 @@ TOM_ALERT_CLASSES = [
     "bhtom2.brokers.ogle_ews.OGLEEWSBroker",
     "bhtom2.brokers.kmtnet.KMTNetBroker",
     "bhtom2.brokers.crts.CRTSBroker",
+    "bhtom2.brokers.ztf_dr.ZTFDataReleaseBroker",
+    "bhtom2.brokers.ztf_alerce.ZTFAlerceBroker",
+    "bhtom2.brokers.antares.AntaresBroker",
 ]
 
 # A survey name per DataSource on the target form, admin and CSV import
@@ -204,7 +207,8 @@ EXTRA_FIELDS = survey_name_extra_fields()
 # Base URL (scheme://host[:port]) of every survey; BHTOM_URL_<NAME> overrides.
 BHTOM_URLS = survey_urls(os.environ)
 
-BHTOM_ZTF_DATA_RELEASE = os.environ.get("BHTOM_ZTF_DATA_RELEASE", "dr23")
+# ZTF public data release for ZTF_DR8 (DR24, 2026-01-22, is the newest public one; DR25 is due 2027-01).
+BHTOM_ZTF_DATA_RELEASE = os.environ.get("BHTOM_ZTF_DATA_RELEASE", "dr24")
 
 # Cone radius in arcsec per source, for targets without a survey name.
 BHTOM_CROSS_MATCH_MAX_SEPARATION: dict[str, float] = {}

@@ -43,7 +43,7 @@ class SourceSpec:
 
 
 def _ztf_release_pretty_name() -> str:
-    release = getattr(settings, "BHTOM_ZTF_DATA_RELEASE", "dr23")
+    release = getattr(settings, "BHTOM_ZTF_DATA_RELEASE", "dr24")
     return f"ZTF {release.upper()}"
 
 
@@ -127,7 +127,7 @@ class DataSource(Enum):
     ANTARES = SourceSpec(
         pretty_name="ANTARES",
         target_name_label="ANTARES locus id",
-        bands=("g", "R"),
+        bands=("g", "R", "i"),
         name_pattern=r"ANT[0-9]{4}[a-z0-9]{3,12}|ZTF[0-9]{2}[a-z]{7}",
         name_example="ANT2020g7nq",
         object_url="https://antares.noirlab.edu/loci/{name}",
