@@ -188,6 +188,10 @@ SHOW_PAGINATION_INFO = True
 # ---------------------------------------------------------------------------
 TOM_ALERT_CLASSES = [
     "bhtom2.brokers.gaia_alerts.GaiaAlertsBroker",
+    "bhtom2.brokers.atlas.AtlasBroker",
+    "bhtom2.brokers.tns.TNSBroker",
+    "bhtom2.brokers.neowise.NeowiseBroker",
+    "bhtom2.brokers.allwise.AllwiseBroker",
 ]
 
 # A survey name per DataSource on the target form, admin and CSV import
@@ -198,6 +202,15 @@ EXTRA_FIELDS = survey_name_extra_fields()
 
 # Base URL (scheme://host[:port]) of every survey; BHTOM_URL_<NAME> overrides.
 BHTOM_URLS = survey_urls(os.environ)
+
+# Survey credentials: only from the environment, never logged.
+BHTOM_ATLAS_TOKEN = os.environ.get("ATLAS_TOKEN", "")
+BHTOM_TNS_API_KEY = os.environ.get("TNS_API_KEY", "")
+BHTOM_TNS_BOT_ID = os.environ.get("TNS_BOT_ID", "")
+BHTOM_TNS_BOT_NAME = os.environ.get("TNS_BOT_NAME", "")
+# ATLAS forced photometry queue: seconds between polls of a task, and the most to wait for one.
+BHTOM_ATLAS_POLL_INTERVAL = float(os.environ.get("BHTOM_ATLAS_POLL_INTERVAL", "10"))
+BHTOM_ATLAS_MAX_WAIT = float(os.environ.get("BHTOM_ATLAS_MAX_WAIT", "600"))
 
 BHTOM_ZTF_DATA_RELEASE = os.environ.get("BHTOM_ZTF_DATA_RELEASE", "dr23")
 
