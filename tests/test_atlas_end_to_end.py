@@ -57,7 +57,7 @@ def test_queue_poll_result_and_second_run_inserts_nothing(atlas, target):
     first = stored.order_by("timestamp").first()
     assert (first.brightness, first.brightness_error, first.bandpass) == (13.616, 0.003, "o(ATLAS)")
     assert abs(Time(first.timestamp).mjd - 58037.635279) < 1e-8
-    assert "/static/results/job" in first.source_location
+    assert "/forcedphot/static/results/job" in first.source_location
     # one task queued from the start of ATLAS, polled until done, read, then deleted
     assert server.QUEUED[0]["mjd_min"] == "57000.00000"
     assert server.QUEUED[0]["ra"] == "123.847540" and server.QUEUED[0]["dec"] == "-38.989830"
@@ -132,10 +132,10 @@ def test_a_target_without_coordinates_is_not_in_this_survey(atlas):
     "path, fault, message",
     [
         ("/forcedphot/queue/", {"status": 500}, "HTTP 500"),
-        ("/static/results/", {"status": 500}, "HTTP 500 Internal Server Error (still, after 2 retries)"),
-        ("/static/results/", {"html": True}, "HTML page"),
-        ("/static/results/", {"truncate": 300}, "truncated body"),
-        ("/static/results/", {"delay": 4.0}, "read timeout"),
+        ("/forcedphot/static/results/", {"status": 500}, "HTTP 500 Internal Server Error (still, after 2 retries)"),
+        ("/forcedphot/static/results/", {"html": True}, "HTML page"),
+        ("/forcedphot/static/results/", {"truncate": 300}, "truncated body"),
+        ("/forcedphot/static/results/", {"delay": 4.0}, "read timeout"),
         ("/forcedphot/queue/", {"html": True}, "HTML page"),
     ],
 )

@@ -102,3 +102,13 @@ def test_failures_are_recorded_errors_with_no_rows(replay, targets, source, faul
     state = LightcurveUpdateState.objects.get(target=targets["Gaia20fnr"], source=source)
     assert state.status == "failed" and message in state.last_error
     assert count(targets["Gaia20fnr"], source) == 0
+
+
+def test_sources_without_credentials_do_not_fail_the_run(replay, targets):
+    """ATLAS and TNS without credentials next to a working NEOWISE: exit status 0, summary says why."""
+    output = run("Gaia20fnr", "--source", "ATLAS", "--source", "TNS", "--source", "NEOWISE")  # no CommandError
+    assert "3 updates: 1 done, 2 not configured" in output
+    assert "ATLAS_TOKEN is not set" in output and "TNS_API_KEY, TNS_BOT_ID, TNS_BOT_NAME are not set" in output
+    states = dict(LightcurveUpdateState.objects.filter(target=targets["Gaia20fnr"]).values_list("source", "status"))
+    assert states == {"ATLAS": "not_configured", "TNS": "not_configured", "NEOWISE": "done"}
+    assert count(targets["Gaia20fnr"], "NEOWISE") == 561

@@ -84,8 +84,8 @@ def parse(content: bytes) -> pd.DataFrame:
         flagged = keep & (flag != 0)
         _count(skipped, "error flag set", flagged)
         keep &= ~flagged
-    with np.errstate(divide="ignore", invalid="ignore"):
-        snr = number["uJy"] / number["duJy"]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero or missing duJy is no measurement
+        snr = np.where(number["duJy"] > 0, number["uJy"] / number["duJy"], np.nan)
     significant = keep & (snr >= DETECTION_SNR)
     detection = significant & np.isfinite(number["m"]) & (number["m"] > 0) & np.isfinite(number["dm"])
     # e.g. 2.5e11 +- 1.4e10 uJy with m = -4.6: a failed fit, neither a detection nor a limit

@@ -117,3 +117,11 @@ def test_throttle_seconds_from_body_or_header():
     assert throttle_seconds(body, {}) == 17
     assert throttle_seconds(b"{}", {"Retry-After": "3"}) == 3
     assert throttle_seconds(b"{}", {}) is None
+
+
+def test_zero_flux_error_is_no_measurement():
+    lines = fixture_bytes(DOCSTRING).decode().splitlines()
+    fields = lines[1].split()
+    fields[4] = "0"  # duJy
+    frame = parse("\n".join([lines[0], " ".join(fields)]).encode())
+    assert len(frame) == 1 and np.isnan(frame["mag"].iloc[0]) and frame["limit"].iloc[0] == 19.58

@@ -93,7 +93,7 @@ def task(method, path, query, body):
     if done and state["result"] == NO_DATA:
         info["error_msg"] = "No data returned"
     elif done:
-        info["result_url"] = f"{HOST}/static/results/job{task_id}.txt"
+        info["result_url"] = f"{HOST}/forcedphot/static/results/job{task_id}.txt"
     return _json(200, info)
 
 
