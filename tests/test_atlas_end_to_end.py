@@ -80,7 +80,10 @@ def test_queue_poll_result_and_second_run_inserts_nothing(atlas, target):
 def test_throttled_queue_and_poll_are_waited_out(atlas, target):
     server.THROTTLE.update(queue=1, poll=3)  # poll: more 429s than the HTTP client retries by itself
     run("ASASSN-21qj", "--source", "ATLAS")
-    assert posts(atlas) == 2
+    assert posts(atlas) == 2  # the throttled POST was sent again after the wait
+    polls = [r for r in atlas.requests_to("/forcedphot/queue/1") if r.method == "GET"]
+    # 3 throttled polls (the client's own 2 retries, then the broker waits), 1 pending, 1 done
+    assert len(polls) == 5
     assert rows(target).count() == DETECTIONS + LIMITS
     assert LightcurveUpdateState.objects.get(target=target, source="ATLAS").status == "done"
 
