@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 import astropy.units as u
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 from tom_targets.models import Target
 
@@ -126,7 +125,6 @@ def _incremental_start(broker: BHTOMBroker, state: LightcurveUpdateState) -> dat
 def _record(state: LightcurveUpdateState, broker: BHTOMBroker, report: LightcurveUpdateReport, now) -> None:
     if report.status == UP_TO_DATE:
         return
-    close_old_connections()
     finished = timezone.now()
     state.status = report.status
     state.last_attempt = now

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 TARGETS_CSV = """name,type,ra,dec,epoch,GAIA
 Gaia14aaa,SIDEREAL,200.25961,45.53943,2000,Gaia14aaa
-Gaia18dqq,SIDEREAL,176.4,40.2,2000,gaia18dqq
+Gaia18dqq,SIDEREAL,172.84329,43.37736,2000,gaia18dqq
 NoAlert,SIDEREAL,10.0,-10.0,2000,
 """
 

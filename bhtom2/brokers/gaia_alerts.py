@@ -29,7 +29,6 @@ from datetime import datetime
 import astropy.units as u
 import numpy as np
 import pandas as pd
-from astropy.time import Time
 from django import forms
 from tom_alerts.alerts import GenericAlert, GenericQueryForm
 from tom_targets.models import Target
@@ -40,6 +39,7 @@ from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.times import isot_to_utc, jd_to_utc
 
 _ROW = re.compile(
     r"^\s*(?P<date>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?)?\s*[,\s]\s*"
@@ -100,17 +100,11 @@ def parse(content: bytes) -> pd.DataFrame:
 
 
 def _tcb_to_utc(dates: pd.Series, jd: pd.Series) -> pd.Series:
-    """TCB calendar dates (JD where a date is missing) -> UTC timestamps, vectorised."""
-    result = pd.Series(pd.NaT, index=dates.index, dtype="datetime64[ns, UTC]")
-    have_date = dates.notna().to_numpy()
-    if have_date.any():
-        iso = dates[have_date].str.replace(" ", "T", regex=False).to_numpy(dtype=str)
-        utc = Time(iso, format="isot", scale="tcb").utc
-        result.iloc[np.flatnonzero(have_date)] = pd.to_datetime(utc.to_value("datetime64"), utc=True)
-    need_jd = ~have_date & np.isfinite(jd.to_numpy(dtype=float))
-    if need_jd.any():
-        utc = Time(jd.to_numpy(dtype=float)[need_jd], format="jd", scale="tcb").utc
-        result.iloc[np.flatnonzero(need_jd)] = pd.to_datetime(utc.to_value("datetime64"), utc=True)
+    """TCB calendar dates (JD where a date is missing) -> UTC timestamps, vectorised; NaT if unreadable."""
+    from_dates = isot_to_utc(dates.to_numpy(dtype=object), scale="tcb")
+    from_jd = jd_to_utc(jd.to_numpy(dtype=float), scale="tcb")
+    result = from_dates.where(from_dates.notna(), from_jd)
+    result.index = dates.index
     return result
 
 

@@ -1,0 +1,46 @@
+"""Vectorised time-scale conversion to UTC that never raises on bad values.
+
+One astropy ``Time`` call converts a whole column; values that are not finite
+or lie outside 1800-2200 become NaT (the framework's cleaning counts and drops
+them) instead of making astropy/ERFA raise for the whole file.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from astropy.time import Time
+
+JD_MIN = 2_378_496.5  # 1800-01-01
+JD_MAX = 2_524_593.5  # 2200-01-01
+MJD_OFFSET = 2_400_000.5
+
+
+def jd_to_utc(jd, *, scale: str = "utc", **time_kwargs) -> pd.Series:
+    """Julian dates in ``scale`` (utc, tt, tdb, tcb...) -> UTC timestamps; NaT where invalid."""
+    values = pd.to_numeric(pd.Series(jd), errors="coerce").to_numpy(dtype=float)
+    result = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    valid = np.isfinite(values) & (values >= JD_MIN) & (values <= JD_MAX)
+    if valid.any():
+        whole = np.floor(values[valid])
+        kwargs = {key: (value[valid] if isinstance(value, np.ndarray) else value)
+                  for key, value in time_kwargs.items()}
+        time = Time(whole, values[valid] - whole, format="jd", scale=scale, **kwargs)
+        result[valid] = time.utc.to_value("datetime64").astype("datetime64[ns]")
+    return pd.Series(pd.to_datetime(result, utc=True))
+
+
+def mjd_to_utc(mjd, *, scale: str = "utc", **time_kwargs) -> pd.Series:
+    """Modified Julian dates in ``scale`` -> UTC timestamps; NaT where invalid."""
+    values = pd.to_numeric(pd.Series(mjd), errors="coerce").to_numpy(dtype=float)
+    return jd_to_utc(values + MJD_OFFSET, scale=scale, **time_kwargs)
+
+
+def isot_to_utc(dates, *, scale: str = "utc") -> pd.Series:
+    """ISO dates/times in ``scale`` -> UTC timestamps; NaT where unreadable or out of range."""
+    parsed = pd.to_datetime(pd.Series(dates), errors="coerce", format="ISO8601")
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    if scale == "utc":
+        return pd.Series(pd.to_datetime(parsed, utc=True))
+    jd = (parsed - pd.Timestamp("1858-11-17")) / pd.Timedelta(days=1) + MJD_OFFSET
+    return jd_to_utc(jd.to_numpy(dtype=float), scale=scale)

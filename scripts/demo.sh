@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up, add the demo targets, fetch their lightcurves (live, or replayed offline) and start the site.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+PY=.venv/bin/python
+export DJANGO_SETTINGS_MODULE=settings
+$PY manage.py migrate --noinput -v0
+$PY manage.py demo_setup
+
+SOURCES=$($PY -c "from bhtom2.data_sources import SOURCE_NAMES; print(' '.join(SOURCE_NAMES))")
+REPLAY_PORT="${REPLAY_PORT:-8765}"
+if [ "${BHTOM_DEMO_MODE:-auto}" != "offline" ] && $PY -m bhtom2.demo.reachable; then
+  echo "demo: the survey services are reachable: fetching LIVE data"
+else
+  echo "demo: no network to the surveys: REPLAYING recorded responses from tests/fixtures on 127.0.0.1:$REPLAY_PORT"
+  $PY -m bhtom_base.replay --fixtures tests/fixtures --port "$REPLAY_PORT" &
+  REPLAY_PID=$!
+  trap 'kill $REPLAY_PID 2>/dev/null || true' EXIT
+  for name in $SOURCES; do export "BHTOM_URL_${name}=http://127.0.0.1:${REPLAY_PORT}"; done
+  for _ in $(seq 1 50); do
+    $PY -c "import socket; socket.create_connection(('127.0.0.1', $REPLAY_PORT), 0.2)" 2>/dev/null && break
+    sleep 0.2
+  done
+fi
+$PY manage.py update_reduced_data || echo "demo: some updates failed (see the summary above); the site starts anyway"
+echo "demo: the TOM is at http://127.0.0.1:8000/ (log in with the demo user printed above)"
+$PY manage.py runserver 127.0.0.1:8000 --noreload
