@@ -41,8 +41,7 @@ from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, NoSurveyName, ParseError
 from bhtom_base.lightcurve import make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
-
-from .irsa_gator import mjd_utc_to_datetime
+from bhtom_base.times import mjd_to_utc
 
 QUEUE_PATH = "/forcedphot/queue/"
 DETECTION_SNR = 5.0
@@ -98,7 +97,7 @@ def parse(content: bytes) -> pd.DataFrame:
     selected = detection | non_detection
     is_detection = detection[selected]
     return make_lightcurve(
-        time=pd.to_datetime(mjd_utc_to_datetime(number["MJD"][selected]), utc=True),
+        time=mjd_to_utc(number["MJD"][selected]),
         mag=np.where(is_detection, number["m"][selected], np.nan),
         mag_err=np.where(is_detection, number["dm"][selected], np.nan),
         band=band[selected],
@@ -205,7 +204,7 @@ class AtlasBroker(BHTOMBroker):
         wait = throttle_seconds(response.content, response.headers)
         wait = self.poll_interval if wait is None else wait
         if time.monotonic() + wait > deadline:
-            raise FetchError(f"ATLAS throttled while {doing}: available in {wait:g} s, "
+            raise FetchError(f"HTTP 429 (throttled) from ATLAS while {doing}: available in {wait:g} s, "
                              f"beyond the maximum wait of {self.max_wait:g} s")
         self.logger.info("ATLAS throttled while %s; waiting %g s", doing, wait)
         time.sleep(wait)

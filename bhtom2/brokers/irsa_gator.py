@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 from astropy.io import ascii as astropy_ascii
 from astropy.table import Table
-from astropy.time import Time
 
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import NoSurveyName, ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.times import mjd_to_utc
 
 GATOR_PATH = "/cgi-bin/Gator/nph-query"
 _GATOR_ERROR = re.compile(r'\[struct\s+stat\s*=\s*"?ERROR"?\s*,\s*msg\s*=\s*"?(?P<msg>[^"\]]*)', re.IGNORECASE)
@@ -82,22 +82,15 @@ def parse_ipac_table(content: bytes | str, *, what: str, required: Sequence[str]
 
 
 def column_floats(table: Table, name: str) -> np.ndarray:
-    """A numeric column as float, masked/null entries as NaN."""
+    """A column as float: masked/null or non-numeric entries become NaN."""
     column = table[name]
-    values = np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
-    return np.asarray(values, dtype=float)
+    values = np.ma.filled(np.ma.asarray(column).astype(object), np.nan)
+    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
 
 
 def column_strings(table: Table, name: str) -> np.ndarray:
     column = table[name]
     return np.asarray(np.ma.filled(np.ma.asarray(column).astype(str), ""), dtype=str)
-
-
-def mjd_utc_to_datetime(mjd: np.ndarray) -> np.ndarray:
-    """UTC MJDs -> numpy datetime64 (one vectorised astropy call)."""
-    if len(mjd) == 0:
-        return np.array([], dtype="datetime64[ns]")
-    return Time(np.asarray(mjd, dtype=float), format="mjd", scale="utc").to_value("datetime64")
 
 
 WISE_DETECTION_QUALITY = frozenset("ABC")
@@ -182,7 +175,7 @@ def parse_wise_table(content: bytes | str, *, what: str, bands: dict[str, tuple[
     table = parse_ipac_table(content, what=what, required=required)
     columns = wise_lightcurve(table, bands)
     return make_lightcurve(
-        time=pd.to_datetime(mjd_utc_to_datetime(columns["mjd"]), utc=True),
+        time=mjd_to_utc(columns["mjd"]),
         mag=columns["mag"],
         mag_err=columns["mag_err"],
         band=columns["band"],

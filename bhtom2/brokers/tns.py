@@ -31,7 +31,6 @@ from datetime import datetime
 import astropy.units as u
 import numpy as np
 import pandas as pd
-from astropy.time import Time
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from tom_targets.models import Target
@@ -43,6 +42,7 @@ from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.survey_names import get_survey_name, set_survey_name
+from bhtom_base.times import isot_to_utc, jd_to_utc
 
 OBJECT_PATH = "/api/get/object"
 SEARCH_PATH = "/api/get/search"
@@ -147,13 +147,13 @@ def _name(value) -> object:
 
 
 def _utc_times(obsdate: pd.Series, jd: pd.Series) -> pd.Series:
-    """UTC calendar dates, UTC JDs where a date is missing (one astropy call for the JDs)."""
-    times = pd.to_datetime(obsdate, utc=True, errors="coerce", format="mixed")
-    need_jd = times.isna().to_numpy() & np.isfinite(jd.to_numpy(dtype=float))
+    """UTC calendar dates; UTC Julian dates where a date is missing or unreadable (vectorised)."""
+    dates = obsdate.map(lambda value: value.strip() if isinstance(value, str) else None)
+    times = isot_to_utc(dates.to_numpy(dtype=object))
+    need_jd = times.isna().to_numpy()
     if need_jd.any():
-        from_jd = Time(jd.to_numpy(dtype=float)[need_jd], format="jd", scale="utc").to_value("datetime64")
-        times = times.copy()
-        times.iloc[np.flatnonzero(need_jd)] = pd.to_datetime(from_jd, utc=True)
+        from_jd = jd_to_utc(jd.to_numpy(dtype=float)[need_jd])
+        times.iloc[np.flatnonzero(need_jd)] = from_jd.to_numpy()
     return times
 
 
