@@ -149,3 +149,12 @@ def test_failures_are_recorded_errors_with_no_rows(atlas, target, path, fault, m
     state = LightcurveUpdateState.objects.get(target=target, source="ATLAS")
     assert state.status == "failed" and message in state.last_error
     assert rows(target).count() == 0
+
+
+def test_the_tom_broker_interface_only_queues_a_task(atlas, target, settings):
+    from bhtom2.brokers.atlas import AtlasBroker
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    report = AtlasBroker().process_reduced_data(target)
+    assert report.status == "queued"
+    assert atlas.requests_to("/forcedphot/") == [] and rows(target).count() == 0

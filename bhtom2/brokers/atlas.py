@@ -9,8 +9,9 @@ Expected available in N seconds." is honoured by waiting N seconds (within
 the maximum wait). Polling interval and maximum wait are the settings
 ``BHTOM_ATLAS_POLL_INTERVAL`` and ``BHTOM_ATLAS_MAX_WAIT`` (seconds); the
 token is ``ATLAS_TOKEN`` in the environment. An update waits for the server
-for minutes, so it runs as a background task or from the command, never
-inside a web request (``runs_in_background``).
+for minutes, so it runs from ``update_reduced_data`` or as a background task,
+never inside a web request: the TOM broker entry point
+``process_reduced_data`` only queues the task.
 
 Points. A point with flux S/N (``uJy/duJy``) of at least 5 is a detection
 (``m``, ``dm``); below that it is a non-detection stored as the 5-sigma
@@ -40,7 +41,9 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, NoSurveyName, ParseError
 from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.models import UpdateStatus
 from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.report import LightcurveUpdateReport
 from bhtom_base.times import mjd_to_utc
 
 QUEUE_PATH = "/forcedphot/queue/"
@@ -131,7 +134,6 @@ class AtlasBroker(BHTOMBroker):
     update_cadence = 1 * u.day
     facility_name = "ATLAS"
     observer_name = "ATLAS"
-    runs_in_background = True
 
     parse = staticmethod(parse)
 
@@ -154,6 +156,17 @@ class AtlasBroker(BHTOMBroker):
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Token {self.token}", "Accept": "application/json"}
+
+    def process_reduced_data(self, target: Target, alert=None) -> LightcurveUpdateReport:
+        """The TOM broker interface (callable from a web view): queue the update as a task, never wait here.
+
+        With the default immediate task backend the task still runs at once; with
+        ``TASKS_BACKEND=database`` a ``db_worker`` runs it.
+        """
+        from bhtom_base.tasks import update_target_source
+
+        update_target_source.enqueue(target.pk, self.name)
+        return LightcurveUpdateReport(target_name=target.name, source=self.name, status=UpdateStatus.QUEUED)
 
     # -- queue, poll, result ------------------------------------------------------
 
