@@ -61,7 +61,7 @@ def test_queue_poll_result_and_second_run_inserts_nothing(atlas, target):
     # one task queued from the start of ATLAS, polled until done, read, then deleted
     assert server.QUEUED[0]["mjd_min"] == "57000.00000"
     assert server.QUEUED[0]["ra"] == "123.847540" and server.QUEUED[0]["dec"] == "-38.989830"
-    polls = [r for r in atlas.requests_to("/forcedphot/queue/1") if r.method == "GET"]
+    polls = [r for r in atlas.requests_to("/forcedphot/queue/1000/") if r.method == "GET"]
     assert len(polls) == 2 and len(server.DELETED) == 1
     state = LightcurveUpdateState.objects.get(target=target, source="ATLAS")
     assert (state.status, state.new_points, state.total_points) == ("done", DETECTIONS + LIMITS, DETECTIONS + LIMITS)
@@ -81,7 +81,7 @@ def test_throttled_queue_and_poll_are_waited_out(atlas, target):
     server.THROTTLE.update(queue=1, poll=3)  # poll: more 429s than the HTTP client retries by itself
     run("ASASSN-21qj", "--source", "ATLAS")
     assert posts(atlas) == 2  # the throttled POST was sent again after the wait
-    polls = [r for r in atlas.requests_to("/forcedphot/queue/1") if r.method == "GET"]
+    polls = [r for r in atlas.requests_to("/forcedphot/queue/1000/") if r.method == "GET"]
     # 3 throttled polls (the client's own 2 retries, then the broker waits), 1 pending, 1 done
     assert len(polls) == 5
     assert rows(target).count() == DETECTIONS + LIMITS

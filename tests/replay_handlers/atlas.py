@@ -34,8 +34,9 @@ DELETED: list[int] = []
 
 
 def reset() -> None:
-    global PENDING_POLLS, THROTTLE_SECONDS
+    global PENDING_POLLS, THROTTLE_SECONDS, _ids
     with _lock:
+        _ids = itertools.count(1000)
         TASKS.clear()
         QUEUED.clear()
         DELETED.clear()
