@@ -196,6 +196,10 @@ TOM_ALERT_CLASSES = [
     "bhtom2.brokers.ztf_dr.ZTFDataReleaseBroker",
     "bhtom2.brokers.ztf_alerce.ZTFAlerceBroker",
     "bhtom2.brokers.antares.AntaresBroker",
+    "bhtom2.brokers.atlas.AtlasBroker",
+    "bhtom2.brokers.tns.TNSBroker",
+    "bhtom2.brokers.neowise.NeowiseBroker",
+    "bhtom2.brokers.allwise.AllwiseBroker",
 ]
 
 # A survey name per DataSource on the target form, admin and CSV import
@@ -209,6 +213,14 @@ BHTOM_URLS = survey_urls(os.environ)
 
 # ZTF public data release for ZTF_DR8 (DR24, 2026-01-22, is the newest public one; DR25 is due 2027-01).
 BHTOM_ZTF_DATA_RELEASE = os.environ.get("BHTOM_ZTF_DATA_RELEASE", "dr24")
+# Survey credentials: only from the environment, never logged.
+BHTOM_ATLAS_TOKEN = os.environ.get("ATLAS_TOKEN", "")
+BHTOM_TNS_API_KEY = os.environ.get("TNS_API_KEY", "")
+BHTOM_TNS_BOT_ID = os.environ.get("TNS_BOT_ID", "")
+BHTOM_TNS_BOT_NAME = os.environ.get("TNS_BOT_NAME", "")
+# ATLAS forced photometry queue: seconds between polls of a task, and the most to wait for one.
+BHTOM_ATLAS_POLL_INTERVAL = float(os.environ.get("BHTOM_ATLAS_POLL_INTERVAL", "10"))
+BHTOM_ATLAS_MAX_WAIT = float(os.environ.get("BHTOM_ATLAS_MAX_WAIT", "600"))
 
 # Cone radius in arcsec per source, for targets without a survey name.
 BHTOM_CROSS_MATCH_MAX_SEPARATION: dict[str, float] = {}

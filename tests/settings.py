@@ -14,3 +14,10 @@ BHTOM_HTTP = {
 }
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# The ATLAS queue in tests: tiny polling interval and maximum wait; no credentials unless a test sets them.
+BHTOM_ATLAS_POLL_INTERVAL = 0.01
+BHTOM_ATLAS_MAX_WAIT = 5.0
+BHTOM_ATLAS_TOKEN = ""
+BHTOM_TNS_API_KEY = ""
+BHTOM_TNS_BOT_ID = ""
+BHTOM_TNS_BOT_NAME = ""
