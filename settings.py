@@ -200,6 +200,9 @@ TOM_ALERT_CLASSES = [
     "bhtom2.brokers.tns.TNSBroker",
     "bhtom2.brokers.neowise.NeowiseBroker",
     "bhtom2.brokers.allwise.AllwiseBroker",
+    "bhtom2.brokers.aavso.AAVSOBroker",
+    "bhtom2.brokers.cpcs.CPCSBroker",
+    "bhtom2.brokers.asassn.ASASSNBroker",
 ]
 
 # A survey name per DataSource on the target form, admin and CSV import
@@ -221,6 +224,17 @@ BHTOM_TNS_BOT_NAME = os.environ.get("TNS_BOT_NAME", "")
 # ATLAS forced photometry queue: seconds between polls of a task, and the most to wait for one.
 BHTOM_ATLAS_POLL_INTERVAL = float(os.environ.get("BHTOM_ATLAS_POLL_INTERVAL", "10"))
 BHTOM_ATLAS_MAX_WAIT = float(os.environ.get("BHTOM_ATLAS_MAX_WAIT", "600"))
+
+# AAVSO: observation types and bands kept (comma-separated), and the uncertainty given
+# to observations without one (empty: such observations are left out).
+BHTOM_AAVSO_OBS_TYPES = [v.strip() for v in os.environ.get("BHTOM_AAVSO_OBS_TYPES", "CCD,DSLR").split(",") if v.strip()]
+BHTOM_AAVSO_BANDS = [
+    v.strip() for v in os.environ.get("BHTOM_AAVSO_BANDS", "U,B,V,R,I,SU,SG,SR,SI,SZ").split(",") if v.strip()
+]
+BHTOM_AAVSO_MISSING_UNCERTAINTY = os.environ.get("BHTOM_AAVSO_MISSING_UNCERTAINTY", "")
+
+# CPCS access token (the "hashtag" cookie); CPCS is "not configured" without it. Never logged.
+CPCS_DATA_ACCESS_HASHTAG = os.environ.get("CPCS_DATA_ACCESS_HASHTAG", "")
 
 # Cone radius in arcsec per source, for targets without a survey name.
 BHTOM_CROSS_MATCH_MAX_SEPARATION: dict[str, float] = {}
