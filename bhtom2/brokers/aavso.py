@@ -22,6 +22,10 @@ Times. The ``JD`` column is the geocentric Julian Date (UTC) the observer
 reported; it is read as UTC with astropy and not corrected further (the
 download CSV's optional ``HJD`` column is ignored).
 
+Empty results. A header line without rows is "no observations". No recording
+of VSX's answer for a star without observations in the JD range was found; if
+it were an empty body, that would show as an "empty response" failure.
+
 Incremental: ``fromjd`` is the JD of ``since`` (the last stored point minus
 the overlap), ``tojd`` one day after now.
 """
@@ -43,8 +47,9 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import empty_lightcurve, make_lightcurve
+from bhtom_base.lightcurve import make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.times import jd_to_utc
 
 DELIMITER = "|~|"
 ACCEPTED_VALIDATION_FLAGS = frozenset({"V", "Z"})
@@ -74,11 +79,10 @@ def parse(
 ) -> pd.DataFrame:
     """A VSX ``api.delim`` answer (or an AID download CSV) -> standard frame.
 
-    ``obs_types=None`` keeps every observation type. An empty body or a
-    header without rows is an empty lightcurve (no observations in range).
+    ``obs_types=None`` keeps every observation type. A header without rows
+    is an empty lightcurve (no observations in range); an empty body is a
+    ``ParseError``, as for every survey.
     """
-    if isinstance(content, bytes) and not content.strip():
-        return empty_lightcurve()
     text = decode_text(content, what=WHAT)
     reject_html(text, what=WHAT)
     table = _read_table(text)
@@ -114,9 +118,8 @@ def parse(
             skipped[reason] = skipped.get(reason, 0) + int(mask.sum())
     keep = ~unreadable & ~no_uncertainty
     table, mag, jd, uncert, fainter = table.loc[keep], mag[keep], jd[keep], uncert[keep], fainter[keep]
-    time = Time(jd, format="jd", scale="utc").to_value("datetime64") if len(jd) else np.array([], "datetime64[ns]")
     return make_lightcurve(
-        time=pd.to_datetime(time, utc=True),
+        time=jd_to_utc(jd),
         mag=np.where(fainter, np.nan, mag),
         mag_err=np.where(fainter, np.nan, uncert),
         band=table["band"].str.strip().to_numpy(),

@@ -50,6 +50,7 @@ from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.times import jd_to_utc
 
 WHAT = "ASAS-SN Sky Patrol lightcurve"
 SENTINEL = 99.0  # 99.99 / 99.990 mark a missing value
@@ -139,12 +140,15 @@ def _geocentric_utc(table: pd.DataFrame, hjd: np.ndarray, ra: float | None, dec:
         if not result.isna().any():
             return result
         # A row without a readable UT Date falls back to its HJD below.
-    times = Time(hjd, format="jd", scale="utc")
-    if ra is not None and dec is not None:
+    fallback = jd_to_utc(hjd)
+    valid = fallback.notna().to_numpy()
+    if ra is not None and dec is not None and valid.any():
+        times = Time(hjd[valid], format="jd", scale="utc")
         star = SkyCoord(ra=ra * u.deg, dec=dec * u.deg)
         geocentre = EarthLocation.from_geocentric(0, 0, 0, unit=u.m)
         times = times - times.light_travel_time(star, kind="heliocentric", location=geocentre)
-    fallback = pd.Series(pd.to_datetime(times.utc.to_value("datetime64"), utc=True)).dt.round("us")
+        fallback[valid] = pd.to_datetime(times.utc.to_value("datetime64"), utc=True)
+    fallback = fallback.dt.round("us")
     if "ut_date" in table.columns:
         return result.fillna(fallback)
     return fallback

@@ -28,7 +28,6 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from astropy.time import Time
 from django.conf import settings
 from tom_targets.models import Target
 
@@ -38,6 +37,7 @@ from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.times import mjd_to_utc
 
 WHAT = "CPCS lightcurve"
 LIMIT_MARK = -1.0
@@ -92,10 +92,9 @@ def parse(content: bytes) -> pd.DataFrame:
     is_limit = magerr[keep] == LIMIT_MARK
     mag, magerr, caliberr = mag[keep], magerr[keep], caliberr[keep]
     mjd = mjd[keep]
-    time = Time(mjd, format="mjd", scale="utc").to_value("datetime64") if len(mjd) else np.array([], "datetime64[ns]")
     observatory = table["observatory"].fillna("").astype(str).str.strip().to_numpy()[keep]
     return make_lightcurve(
-        time=pd.to_datetime(time, utc=True),
+        time=mjd_to_utc(mjd),
         mag=np.where(is_limit, np.nan, mag),
         mag_err=np.where(is_limit, np.nan, np.hypot(magerr, caliberr)),
         band=band[keep],
