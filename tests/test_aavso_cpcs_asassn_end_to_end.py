@@ -110,6 +110,27 @@ def test_cpcs_without_token_is_not_configured_and_exit_status_0(imported, replay
     assert not PhotometryReducedDatum.objects.filter(source_name="CPCS").exists()
 
 
+def test_cpcs_sends_the_token_as_a_cookie_and_the_validated_name(imported, monkeypatch):
+    from bhtom2.brokers.cpcs import CPCSBroker
+    from bhtom_base.http import Fetched
+
+    calls = []
+
+    class Client:
+        def get(self, url, **kwargs):
+            calls.append((url, kwargs))
+            return Fetched(url=url, status=200, content=b"{}")
+
+    monkeypatch.setattr("bhtom_base.broker.get_client", lambda: Client())
+    broker = CPCSBroker()
+    broker.fetch(imported["Gaia20fnr"], "ivo://Gaia19drz", None)
+    broker.fetch(imported["CPCS25451"], "25451", None)
+    assert calls[0][0].endswith("/followup/get_alert_lc_data")
+    assert calls[0][1] == {"params": {"alert_name": "ivo://Gaia19drz"},
+                           "headers": {"Cookie": "hashtag=test-token-0123"}}
+    assert calls[1][1]["params"] == {"alert_id": "25451"}
+
+
 def test_asassn_end_to_end(imported, replay):
     run("--source", "ASASSN")
     qj = rows(imported["ASASSN-21qj"], "ASASSN")
@@ -125,9 +146,12 @@ def test_asassn_end_to_end(imported, replay):
     assert state(imported["Quiet"], "ASASSN").status == "done"
     assert state(imported["Gaia20fnr"], "ASASSN").status == "no_survey_name"
 
-    run("--source", "ASASSN")
+    replay.clear_requests()
+    output = run("--source", "ASASSN")  # fetched once: nothing is asked again
+    assert replay.requests_to("/sky-patrol/") == [] and "up to date" in output
+    run("ASASSN-21qj", "--source", "ASASSN", "--force")
     s.refresh_from_db()
-    assert (s.new_points, s.total_points) == (0, 2718)
+    assert (s.status, s.new_points, s.total_points) == ("done", 0, 2718)
 
 
 FAULTS = [

@@ -158,6 +158,9 @@ class ASASSNBroker(BHTOMBroker):
     """ASAS-SN Sky Patrol (``ASASSN``)."""
 
     data_source = DataSource.ASASSN
+    # A Sky Patrol v1 light curve is computed once, for one request: fetched once
+    # (``--force`` fetches it again); newer epochs need a new request, i.e. a new id.
+    update_cadence = None
     facility_name = "ASAS-SN"
     observer_name = "ASAS-SN"
 
