@@ -87,6 +87,8 @@ def parse(
     reject_html(text, what=WHAT)
     table = _read_table(text)
     skipped: dict[str, int] = {}
+    if table.attrs["bad rows"]:
+        skipped["unparseable row"] = table.attrs["bad rows"]
 
     def drop(mask: np.ndarray, reason: str) -> None:
         nonlocal table
@@ -148,13 +150,14 @@ def _read_table(text: str) -> pd.DataFrame:
     missing = [name for name in _REQUIRED if name not in names]
     if missing:
         raise ParseError(f"{WHAT} lacks columns {missing}")
-    bad = sum(len(row) != len(names) for row in rows)
-    if bad:
-        raise ParseError(f"{WHAT}: {bad} of {len(rows)} rows do not have {len(names)} fields (truncated?)")
-    table = pd.DataFrame(rows, columns=names, dtype=object)
+    good = [row for row in rows if len(row) == len(names)]
+    if rows and not good:
+        raise ParseError(f"{WHAT}: no row has the header's {len(names)} fields")
+    table = pd.DataFrame(good, columns=names, dtype=object)
     table = table.loc[:, ~table.columns.duplicated()]
     if "uncert" not in table.columns:
         table["uncert"] = ""
+    table.attrs["bad rows"] = len(rows) - len(good)
     return table.fillna("")
 
 

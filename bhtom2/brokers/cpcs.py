@@ -72,10 +72,8 @@ def parse(content: bytes) -> pd.DataFrame:
             raise ParseError(f"{WHAT}: column {key!r} is not a list of {n} values")
         columns[key] = values
     table = pd.DataFrame(columns)
-    mjd = pd.to_numeric(table["mjd"], errors="coerce").to_numpy(dtype=float)
-    mag = pd.to_numeric(table["mag"], errors="coerce").to_numpy(dtype=float)
-    magerr = pd.to_numeric(table["magerr"], errors="coerce").to_numpy(dtype=float)
-    caliberr = pd.to_numeric(table["caliberr"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    mjd, mag, magerr, caliberr = (_numbers(table[key]) for key in ("mjd", "mag", "magerr", "caliberr"))
+    caliberr = np.where(np.isfinite(caliberr), caliberr, 0.0)
     filters = table["filter"].fillna("").astype(str).str.strip()
     catalogs = table["catalog"].fillna("").astype(str).str.strip()
     good_filter = filters.map(lambda value: bool(_FILTER.fullmatch(value))).to_numpy(dtype=bool)
@@ -96,13 +94,21 @@ def parse(content: bytes) -> pd.DataFrame:
     return make_lightcurve(
         time=mjd_to_utc(mjd),
         mag=np.where(is_limit, np.nan, mag),
-        mag_err=np.where(is_limit, np.nan, np.hypot(magerr, caliberr)),
+        # A negative magerr other than the limit mark stays invalid (the cleaning counts it).
+        mag_err=np.where(is_limit | (magerr < 0), np.where(is_limit, np.nan, magerr), np.hypot(magerr, caliberr)),
         band=band[keep],
         limit=np.where(is_limit, mag, np.nan),
         observer=observatory,
         facility=observatory,
         skipped=skipped,
     )
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Numbers as floats; anything else (strings, lists, null) NaN."""
+    numeric = values.map(lambda value: value if isinstance(value, int | float) and not isinstance(value, bool)
+                         else pd.to_numeric(value, errors="coerce") if isinstance(value, str) else np.nan)
+    return numeric.to_numpy(dtype=float)
 
 
 def cpcs_bandpass(band: str) -> str:

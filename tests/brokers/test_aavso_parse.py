@@ -77,6 +77,12 @@ def test_rows_left_out_are_counted(changes, reason):
     assert len(frame) == 1 and frame.attrs["skipped"] == {reason: 1}
 
 
+def test_a_row_with_the_wrong_number_of_fields_is_counted_not_fatal():
+    frame = parse(fixture_bytes(API)[:-200])  # the second row cut short
+    assert len(frame) == 1 and frame.attrs["skipped"] == {"unparseable row": 1}
+    assert frame["mag"].tolist() == [13.068]
+
+
 def test_settings_widen_what_is_kept():
     assert len(parse(_edited(1, obsType="Visual"), obs_types=["CCD", "visual"])) == 2
     assert len(parse(_edited(1, obsType="Visual"), obs_types=None)) == 2
@@ -110,7 +116,7 @@ def test_no_observations_is_an_empty_lightcurve():
         (b"<!DOCTYPE html><html><head><title>AAVSO</title></head></html>", "HTML page"),
         (b"", "empty response"),
         (b"Error: star not found\n", "unexpected header"),
-        (fixture_bytes(API)[:-200], "do not have 27 fields"),
+        (b"JD~mag~band~val\n2459233.5~13.0\n", "no row has the header's 4 fields"),
         (b"JD~mag~uncert\n2459233.5~13.0~0.01\n", "lacks columns"),
     ],
 )

@@ -73,3 +73,12 @@ def test_odd_filter_or_catalogue_is_left_out():
 def test_bad_answers_are_parse_errors(content, message):
     with pytest.raises(ParseError, match=message):
         parse(content)
+
+
+def test_a_negative_error_other_than_the_limit_mark_is_dropped_by_the_cleaning():
+    from bhtom_base.lightcurve import clean_lightcurve
+
+    data = json.loads(fixture_bytes("cpcs/alert-25477.json"))
+    data["magerr"][0] = -2.0
+    cleaned = clean_lightcurve(parse(json.dumps(data).encode()))
+    assert len(cleaned) == 2 and cleaned.attrs["skipped"] == {"invalid error": 1}
