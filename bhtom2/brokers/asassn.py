@@ -29,21 +29,20 @@ the recorded files HJD - UT Date equals astropy's heliocentric light travel
 time towards the star within 1.5 s, the rounding of HJD). So for v1 the UT Date
 is used as is: no correction is needed. v2 gives only ``JD``, which is HJD
 (UTC) as well: when the target's coordinates are known the heliocentric light
-travel time is removed with astropy (``Time.light_travel_time``, geocentre);
-without coordinates the HJD is kept, which can be up to 8.3 min off.
+travel time is removed (``bhtom2.brokers.heliocentric.hjd_to_utc``, the same as
+astropy's ``Time.light_travel_time`` for the geocentre); without coordinates
+the HJD is kept, which can be up to 8.3 min off.
 """
 from __future__ import annotations
 
 import io
 from datetime import datetime
 
-import astropy.units as u
 import numpy as np
 import pandas as pd
-from astropy.coordinates import EarthLocation, SkyCoord
-from astropy.time import Time
 from tom_targets.models import Target
 
+from bhtom2.brokers.heliocentric import hjd_to_utc
 from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
@@ -140,14 +139,10 @@ def _geocentric_utc(table: pd.DataFrame, hjd: np.ndarray, ra: float | None, dec:
         if not result.isna().any():
             return result
         # A row without a readable UT Date falls back to its HJD below.
-    fallback = jd_to_utc(hjd)
+    fallback = jd_to_utc(hjd)  # NaT where the value is not a plausible JD
     valid = fallback.notna().to_numpy()
     if ra is not None and dec is not None and valid.any():
-        times = Time(hjd[valid], format="jd", scale="utc")
-        star = SkyCoord(ra=ra * u.deg, dec=dec * u.deg)
-        geocentre = EarthLocation.from_geocentric(0, 0, 0, unit=u.m)
-        times = times - times.light_travel_time(star, kind="heliocentric", location=geocentre)
-        fallback[valid] = pd.to_datetime(times.utc.to_value("datetime64"), utc=True)
+        fallback[valid] = hjd_to_utc(hjd[valid], ra, dec).to_numpy()
     fallback = fallback.dt.round("us")
     if "ut_date" in table.columns:
         return result.fillna(fallback)
