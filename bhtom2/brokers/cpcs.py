@@ -3,7 +3,8 @@
 Request: ``{BHTOM_URL_CPCS}/followup/get_alert_lc_data?alert_name=ivo://<name>``
 (or ``?alert_id=<n>`` for a numeric CPCS alert id), with the site's access
 token sent as the ``hashtag`` cookie. The token comes from the environment
-(``CPCS_DATA_ACCESS_HASHTAG``); without it the broker is "not configured".
+(``CPCS_DATA_ACCESS_HASHTAG``, the setting ``BHTOM_CPCS_DATA_ACCESS_HASHTAG``);
+without it the broker is "not configured".
 
 Answer: column-oriented JSON, one list per key (``mjd``, ``mag``, ``magerr``,
 ``caliberr``, ``filter``, ``catalog``, ``observatory``, ...). ``magerr == -1``
@@ -45,7 +46,8 @@ REQUIRED = ("mjd", "mag", "magerr", "filter")
 _FILTER = re.compile(r"[A-Za-z0-9_'+\-]{1,8}")
 _CATALOG = re.compile(r"[A-Za-z0-9_+\-]{1,12}")
 _BAND = re.compile(r"^(?P<filter>[^()]+)(?:\((?P<catalog>[^()]+)\))?$")
-TOKEN_SETTING = "CPCS_DATA_ACCESS_HASHTAG"
+TOKEN_SETTING = "BHTOM_CPCS_DATA_ACCESS_HASHTAG"
+TOKEN_VARIABLE = "CPCS_DATA_ACCESS_HASHTAG"
 
 
 def parse(content: bytes) -> pd.DataFrame:
@@ -138,9 +140,9 @@ class CPCSBroker(BHTOMBroker):
 
     def configuration_problem(self) -> str | None:
         if not self.token():
-            return f"{TOKEN_SETTING} is not set"
+            return f"{TOKEN_VARIABLE} is not set"
         if re.search(r"[\s;,\"\\]", self.token()):
-            return f"{TOKEN_SETTING} contains characters a cookie cannot carry"
+            return f"{TOKEN_VARIABLE} contains characters a cookie cannot carry"
         return None
 
     def fetch(self, target: Target, survey_name: str, since: datetime | None) -> Fetched:
