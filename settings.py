@@ -200,6 +200,9 @@ TOM_ALERT_CLASSES = [
     "bhtom2.brokers.tns.TNSBroker",
     "bhtom2.brokers.neowise.NeowiseBroker",
     "bhtom2.brokers.allwise.AllwiseBroker",
+    "bhtom2.brokers.aavso.AAVSOBroker",
+    "bhtom2.brokers.cpcs.CPCSBroker",
+    "bhtom2.brokers.asassn.ASASSNBroker",
 ]
 
 # A survey name per DataSource on the target form, admin and CSV import
@@ -218,9 +221,18 @@ BHTOM_ATLAS_TOKEN = os.environ.get("ATLAS_TOKEN", "")
 BHTOM_TNS_API_KEY = os.environ.get("TNS_API_KEY", "")
 BHTOM_TNS_BOT_ID = os.environ.get("TNS_BOT_ID", "")
 BHTOM_TNS_BOT_NAME = os.environ.get("TNS_BOT_NAME", "")
+BHTOM_CPCS_DATA_ACCESS_HASHTAG = os.environ.get("CPCS_DATA_ACCESS_HASHTAG", "")  # sent as the "hashtag" cookie
 # ATLAS forced photometry queue: seconds between polls of a task, and the most to wait for one.
 BHTOM_ATLAS_POLL_INTERVAL = float(os.environ.get("BHTOM_ATLAS_POLL_INTERVAL", "10"))
 BHTOM_ATLAS_MAX_WAIT = float(os.environ.get("BHTOM_ATLAS_MAX_WAIT", "600"))
+
+# AAVSO: observation types and bands kept (comma-separated), and the uncertainty given
+# to observations without one (empty: such observations are left out).
+BHTOM_AAVSO_OBS_TYPES = [v.strip() for v in os.environ.get("BHTOM_AAVSO_OBS_TYPES", "CCD,DSLR").split(",") if v.strip()]
+BHTOM_AAVSO_BANDS = [
+    v.strip() for v in os.environ.get("BHTOM_AAVSO_BANDS", "U,B,V,R,I,SU,SG,SR,SI,SZ").split(",") if v.strip()
+]
+BHTOM_AAVSO_MISSING_UNCERTAINTY = os.environ.get("BHTOM_AAVSO_MISSING_UNCERTAINTY", "")
 
 # Cone radius in arcsec per source, for targets without a survey name.
 BHTOM_CROSS_MATCH_MAX_SEPARATION: dict[str, float] = {}

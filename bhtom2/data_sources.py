@@ -60,6 +60,17 @@ def _ztf_name(value: str) -> str:
     return "ZTF" + value[3:].lower() if value.upper().startswith("ZTF") else value
 
 
+def _cpcs_name(value: str) -> str:
+    """A numeric CPCS alert id stays as is; an alert name gets CPCS's ``ivo://`` prefix."""
+    if value.isdigit() or value.lower().startswith("ivo://"):
+        return value
+    return "ivo://" + value
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
 def _upper(value: str) -> str:
     return value.upper()
 
@@ -98,11 +109,13 @@ class DataSource(Enum):
         bands=(),
         name_pattern=r"[0-9]{1,10}|ivo://[A-Za-z0-9_.+\-]{1,56}",
         name_example="ivo://Gaia19drz",
+        normalise=_cpcs_name,
     )
     AAVSO = SourceSpec(
         pretty_name="AAVSO",
         target_name_label="AAVSO name",
-        bands=("V", "B", "R", "I", "U", "SG", "SR", "SI", "SZ", "CV", "TG"),
+        # Johnson-Cousins and Sloan: the bands kept by default (BHTOM_AAVSO_BANDS).
+        bands=("U", "B", "V", "R", "I", "SU", "SG", "SR", "SI", "SZ"),
         name_pattern=_STAR_NAME,
         name_example="V* RS Oph",
         object_url="https://www.aavso.org/vsx/index.php?view=results.submit1&ident={name}",
@@ -118,11 +131,13 @@ class DataSource(Enum):
     )
     ASASSN = SourceSpec(
         pretty_name="ASAS-SN",
-        target_name_label="ASAS-SN name",
+        # Only a Sky Patrol light-curve id can be fetched (see bhtom2/brokers/asassn.py).
+        target_name_label="ASAS-SN Sky Patrol light curve id",
         bands=("V", "g"),
-        name_pattern=r"ASASSN-[0-9]{2}[a-z]{1,3}|ASASSN-V J[0-9]{6}\.[0-9]{2}[+\-][0-9]{6}\.[0-9]|"
-        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-        name_example="ASASSN-21qj",
+        name_pattern=r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        name_example="c4765b75-bfa4-4fc6-9d3a-9b3d11555506",
+        object_url="https://asas-sn.osu.edu/sky-patrol/coordinate/{name}",
+        normalise=_lower,
     )
     ANTARES = SourceSpec(
         pretty_name="ANTARES",
