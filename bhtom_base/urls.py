@@ -16,6 +16,7 @@ app_name = "bhtom_base"
 urlpatterns = [
     path("bhtom/targets/<int:pk>/lightcurve/update/", views.update_lightcurves, name="update-lightcurves"),
     path("bhtom/targets/<int:pk>/lightcurve/status/", views.update_status, name="update-status"),
+    path("bhtom/targets/<int:pk>/panel/<slug:panel>/", views.deferred_panel, name="deferred-panel"),
     path("bhtom/js/plotly-<str:version>.min.js", views.plotly_js, name="plotly-js"),
     path("api/bhtom/targets/<int:pk>/lightcurve/", views.lightcurve_data, name="lightcurve-data"),
     path("dataproducts/data/reduced/update/", views.CheckForNewDataView.as_view(), name="check-for-new-data"),

@@ -86,6 +86,18 @@ def lightcurve_data(request: HttpRequest, pk: int) -> JsonResponse:
     return response
 
 
+DEFERRED_PANELS = ("moon-distance", "spectroscopy")
+
+
+@require_GET
+def deferred_panel(request: HttpRequest, pk: int, panel: str) -> HttpResponse:
+    """One of TOM's own heavy target-page plots, rendered only when asked for (htmx)."""
+    if panel not in DEFERRED_PANELS:
+        raise Http404("No such panel.")
+    target = viewable_target(request.user, pk)
+    return render(request, f"bhtom_base/deferred/{panel}.html", {"target": target, "object": target})
+
+
 class CheckForNewDataView(View):
     """Replaces TOM's "Check for new data" (``dataproducts:update-reduced-data``).
 
