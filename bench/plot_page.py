@@ -88,6 +88,8 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3, help="measured runs of our page (best is kept)")
     parser.add_argument("--tom-repeat", type=int, default=1, help="measured runs of TOM's page")
+    parser.add_argument("--skip-tom", action="store_true", help="measure our page only")
+    parser.add_argument("--profile", action="store_true", help="cProfile our page and data endpoint")
     parser.add_argument("--dump", type=Path, help="write both pages' HTML into this folder")
     args = parser.parse_args()
 
@@ -111,9 +113,22 @@ def main() -> None:
         page_url = reverse("targets:detail", kwargs={"pk": target.pk})
 
         tom_templates = [{**settings.TEMPLATES[0], "DIRS": []}]  # TOM's own tom_targets/target_detail.html
-        with override_settings(TEMPLATES=tom_templates):
-            tom_time, tom_body, tom_status = timed_get(client, page_url, args.tom_repeat)
-        assert tom_status == 200 and b"bhtom-lightcurve-plot" not in tom_body
+        if args.skip_tom:
+            tom_time, tom_body = float("nan"), b""
+        else:
+            with override_settings(TEMPLATES=tom_templates):
+                tom_time, tom_body, tom_status = timed_get(client, page_url, args.tom_repeat)
+            assert tom_status == 200 and b"bhtom-lightcurve-plot" not in tom_body
+        if args.profile:
+            import cProfile
+            import pstats
+
+            data_url = reverse("bhtom_base:lightcurve-data", kwargs={"pk": target.pk})
+            for url in (page_url, data_url):
+                client.get(url)
+                profiler = cProfile.Profile()
+                profiler.runcall(client.get, url)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
         page_time, page_body, status = timed_get(client, page_url, args.repeat)
         if args.dump:
@@ -147,6 +162,7 @@ def main() -> None:
         print(f"ratio TOM / ours: time {tom_time / ours_time:.1f}x, size {len(tom_body) / ours_bytes:.1f}x")
         goal = ours_time < 1.0 and ours_bytes < 3 * mb
         print(f"goal (< 1 s and < 3 MB with plotly.js): {'met' if goal else 'NOT met'}")
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end of the run")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ machines, so the request only writes the queued state rows.
 from __future__ import annotations
 
 import gzip
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -79,10 +78,15 @@ def update_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def lightcurve_data(request: HttpRequest, pk: int) -> JsonResponse:
+def lightcurve_data(request: HttpRequest, pk: int) -> HttpResponse:
+    """Columnar JSON of every point (view permission on the target), gzip when the client accepts it."""
     target = viewable_target(request.user, pk)
     response = JsonResponse(lightcurve_payload(target), json_dumps_params={"separators": (",", ":")})
     response["Cache-Control"] = "private, no-cache"
+    if "gzip" in request.headers.get("Accept-Encoding", "") and len(response.content) > 1024:
+        response.content = gzip.compress(response.content, compresslevel=1, mtime=0)
+        response["Content-Encoding"] = "gzip"
+    patch_vary_headers(response, ["Accept-Encoding"])
     return response
 
 
@@ -161,10 +165,5 @@ def plotly_js(request: HttpRequest, version: str) -> HttpResponse:
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     patch_vary_headers(response, ["Accept-Encoding"])
     return response
-
-
-def payload_json(target: Target) -> str:
-    """The data endpoint's body (used by the benchmark to size it)."""
-    return json.dumps(lightcurve_payload(target), separators=(",", ":"))
 
 

@@ -69,10 +69,13 @@
     state.ready = true;
   }
 
-  function checkboxes(containerId, values, hidden) {
+  function checkboxes(containerId, title, values, hidden) {
     const box = document.getElementById(containerId);
     box.replaceChildren();
     if (values.length < 2) return;
+    const heading = document.createElement("strong");
+    heading.textContent = title;
+    box.append(heading);
     for (const value of values) {
       const label = document.createElement("label");
       label.className = "form-check-label";
@@ -101,8 +104,8 @@
       return;
     }
     state.data = await response.json();
-    checkboxes("bhtom-source-filter", [...new Set(state.data.series.map((s) => s.source))].sort(), state.hiddenSources);
-    checkboxes("bhtom-band-filter", [...new Set(state.data.series.map((s) => s.band))].sort(), state.hiddenBands);
+    checkboxes("bhtom-source-filter", "Sources:", [...new Set(state.data.series.map((s) => s.source))].sort(), state.hiddenSources);
+    checkboxes("bhtom-band-filter", "Bands:", [...new Set(state.data.series.map((s) => s.band))].sort(), state.hiddenBands);
     draw();
   }
 
