@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django import template
+from tom_dataproducts.models import PhotometryReducedDatum
 
 from ..permissions import can_update
 from ..sources import survey_names_for
@@ -26,6 +27,14 @@ def survey_names(target):
 @register.inclusion_tag("bhtom_base/partials/update_status.html", takes_context=True)
 def lightcurve_update_status(context, target):
     return status_context(context["request"], target)
+
+
+@register.inclusion_tag("bhtom_base/partials/latest_points.html")
+def latest_points(target, limit: int = 100):
+    """The newest points as a table (TOM's table lists every point: tens of MB for a long lightcurve)."""
+    rows = (PhotometryReducedDatum.objects.filter(target=target).order_by("-timestamp")
+            .values_list("timestamp", "source_name", "bandpass", "brightness", "brightness_error", "limit")[:limit])
+    return {"rows": list(rows), "limit": limit}
 
 
 @register.inclusion_tag("bhtom_base/partials/lightcurve_plot.html")

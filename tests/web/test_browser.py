@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,3 +115,35 @@ def test_update_button_status_panel_and_plot(live_server, replay, users, gaia_ta
     # source filter: hide ZTF, only the Gaia points remain
     page.uncheck("#bhtom-source-filter input[data-value=ZTF]")
     assert page.evaluate(PLOTTED_POINTS_JS) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_status_panel_polls_until_a_worker_finishes(live_server, replay, users, gaia_target, browser_page,
+                                                    settings):
+    """Production-like: the button only queues (a worker runs the task later); the panel polls, shows
+    'queued', then 'done' once the worker has finished, and the plot reloads its points by itself."""
+    from bhtom_base.tasks import update_target_source
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # nothing runs
+    expected, _ = gaia14aaa_expected()
+    page = browser_page
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server.url)
+               else route.abort())
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=login]", "member")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form [type=submit]")
+    page.wait_for_load_state("domcontentloaded")
+    page.goto(f"{live_server.url}/targets/{gaia_target.pk}/", wait_until="domcontentloaded")
+    page.click("#bhtom-update-button")
+    page.wait_for_selector("#bhtom-update-status[data-finished=false] tr[data-source=GAIA][data-status=queued]")
+    page.wait_for_function("() => window.bhtomLightcurve && window.bhtomLightcurve.ready")
+    assert page.evaluate(PLOTTED_POINTS_JS) == 0
+
+    # What `manage.py db_worker` would do; in a thread, as Playwright's event loop owns this one.
+    with ThreadPoolExecutor(1) as worker:
+        worker.submit(update_target_source.call, gaia_target.pk, "GAIA", True).result()
+
+    page.wait_for_selector("#bhtom-update-status[data-finished=true] tr[data-source=GAIA][data-status=done]",
+                           timeout=15_000)
+    page.wait_for_function(f"() => ({PLOTTED_POINTS_JS})() === {expected}", timeout=15_000)
