@@ -112,3 +112,13 @@ def test_deferred_tom_panels_need_view_permission(client, users, gaia_target):
     assert client.get(url).status_code == 200
     bad = reverse("bhtom_base:deferred-panel", kwargs={"pk": gaia_target.pk, "panel": "secrets"})
     assert client.get(bad).status_code == 404
+
+
+def test_update_form_has_labelled_survey_name_fields_and_the_page_no_bare_rows(client, users, gaia_target):
+    from bhtom2.data_sources import DataSource
+
+    client.force_login(users["member"])
+    form = client.get(reverse("targets:update", kwargs={"pk": gaia_target.pk})).content.decode()
+    assert 'name="GAIA"' in form and DataSource.GAIA.target_name_label in form and 'name="ZTF"' in form
+    page = client.get(reverse("targets:detail", kwargs={"pk": gaia_target.pk})).content.decode()
+    assert '<dt class="col-sm-6">CPCS</dt>' not in page  # no empty row per source from TOM's target_data
