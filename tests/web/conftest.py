@@ -25,7 +25,9 @@ def users(db, django_user_model, gaia_target):
     viewer = make("viewer")
     member = make("member")
     staff = make("staff", is_staff=True, is_superuser=True)
+    plain_staff = make("plain_staff", is_staff=True)  # admin-site access, no permission on this target
     assign_perm("tom_targets.view_target", viewer, gaia_target)
     assign_perm("tom_targets.view_target", member, gaia_target)
     assign_perm("tom_targets.change_target", member, gaia_target)
-    return {"anonymous": None, "outsider": outsider, "viewer": viewer, "member": member, "staff": staff}
+    return {"anonymous": None, "outsider": outsider, "viewer": viewer, "member": member, "staff": staff,
+            "plain_staff": plain_staff}

@@ -29,7 +29,7 @@ def forbidden(response) -> bool:
         response.status_code == 302 and response.url.startswith(reverse("login")))
 
 
-@pytest.mark.parametrize("who", ["anonymous", "outsider", "viewer"])
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "viewer", "plain_staff"])
 def test_update_button_is_refused_and_queues_nothing(client, users, gaia_target, replay, who):
     response = client_for(client, users[who]).post(
         reverse("bhtom_base:update-lightcurves", kwargs={"pk": gaia_target.pk}))
@@ -107,7 +107,8 @@ def test_status_panel_lists_a_source_never_run(client, users, gaia_target):
     assert 'data-source="GAIA" data-status="never_run"' in html and "never run" in html
 
 
-@pytest.mark.parametrize("who,status", [("anonymous", 403), ("outsider", 403), ("viewer", 200),
+@pytest.mark.parametrize("who,status", [("anonymous", 403), ("outsider", 403), ("plain_staff", 403),
+                                        ("viewer", 200),
                                         ("member", 200), ("staff", 200)])
 def test_data_endpoint(client, users, gaia_target, who, status):
     response = client_for(client, users[who]).get(
