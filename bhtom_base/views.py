@@ -81,7 +81,7 @@ def update_status(request: HttpRequest, pk: int) -> HttpResponse:
 def lightcurve_data(request: HttpRequest, pk: int) -> HttpResponse:
     """Columnar JSON of every point (view permission on the target), gzip when the client accepts it."""
     target = viewable_target(request.user, pk)
-    response = JsonResponse(lightcurve_payload(target), json_dumps_params={"separators": (",", ":")})
+    response = JsonResponse(lightcurve_payload(target, request.user), json_dumps_params={"separators": (",", ":")})
     response["Cache-Control"] = "private, no-cache"
     if "gzip" in request.headers.get("Accept-Encoding", "") and len(response.content) > 1024:
         response.content = gzip.compress(response.content, compresslevel=1, mtime=0)

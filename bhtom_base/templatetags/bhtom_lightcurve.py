@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from django import template
-from tom_dataproducts.models import PhotometryReducedDatum
 
+from ..lightcurve_json import visible_photometry
 from ..permissions import can_update
 from ..sources import survey_names_for
 from ..views import plotly_js_version, status_context
@@ -29,10 +29,10 @@ def lightcurve_update_status(context, target):
     return status_context(context["request"], target)
 
 
-@register.inclusion_tag("bhtom_base/partials/latest_points.html")
-def latest_points(target, limit: int = 100):
+@register.inclusion_tag("bhtom_base/partials/latest_points.html", takes_context=True)
+def latest_points(context, target, limit: int = 100):
     """The newest points as a table (TOM's table lists every point: tens of MB for a long lightcurve)."""
-    rows = (PhotometryReducedDatum.objects.filter(target=target).order_by("-timestamp")
+    rows = (visible_photometry(target, context["request"].user).order_by("-timestamp")
             .values_list("timestamp", "source_name", "bandpass", "brightness", "brightness_error", "limit")[:limit])
     return {"rows": list(rows), "limit": limit}
 

@@ -122,3 +122,17 @@ def test_update_form_has_labelled_survey_name_fields_and_the_page_no_bare_rows(c
     assert 'name="GAIA"' in form and DataSource.GAIA.target_name_label in form and 'name="ZTF"' in form
     page = client.get(reverse("targets:detail", kwargs={"pk": gaia_target.pk})).content.decode()
     assert '<dt class="col-sm-6">CPCS</dt>' not in page  # no empty row per source from TOM's target_data
+
+
+def test_with_per_row_permissions_only_permitted_points_are_served(client, users, gaia_target, points, settings):
+    from guardian.shortcuts import assign_perm
+
+    settings.TARGET_PERMISSIONS_ONLY = False  # TOM then checks view_photometryreduceddatum per row
+    client.force_login(users["viewer"])
+    assert get_json(client, gaia_target)["points"] == 0
+    for row in PhotometryReducedDatum.objects.filter(source_name="ZTF"):
+        assign_perm("tom_dataproducts.view_photometryreduceddatum", users["viewer"], row)
+    payload = get_json(client, gaia_target)
+    assert payload["points"] == 4 and [entry["source"] for entry in payload["series"]] == ["ZTF"]
+    client.force_login(users["staff"])
+    assert get_json(client, gaia_target)["points"] == 10
