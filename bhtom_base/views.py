@@ -17,23 +17,38 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views import View
 from django.views.decorators.http import require_GET, require_POST
 from tom_targets.models import Target
 
 from .lightcurve_json import lightcurve_payload
+from .models import LightcurveUpdateState, UpdateStatus
 from .permissions import can_update, updatable_target, viewable_target
 from .registry import broker_classes
 from .scheduling import enqueue_pairs
 from .status import source_statuses
+from .update import running_lease
 
 POLL_SECONDS = 2
 
 
 def enqueue_target(target: Target) -> int:
-    """One forced task per installed source of the target (the user asked for fresh data)."""
-    return enqueue_pairs([(target, source) for source in sorted(broker_classes())], force=True)
+    """One forced task per installed source of the target (the user asked for fresh data).
+
+    A source already queued or running (within the running lease) is not queued
+    again, so pressing the button twice does not double the work.
+    """
+    now = timezone.now()
+    busy = set()
+    for state in LightcurveUpdateState.objects.filter(target=target):
+        if state.status == UpdateStatus.RUNNING and state.running_until and state.running_until > now:
+            busy.add(state.source)
+        if state.status == UpdateStatus.QUEUED and state.queued_at and state.queued_at > now - running_lease():
+            busy.add(state.source)
+    sources = [source for source in sorted(broker_classes()) if source not in busy]
+    return enqueue_pairs([(target, source) for source in sources], force=True)
 
 
 def status_context(request: HttpRequest, target: Target) -> dict:

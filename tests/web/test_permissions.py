@@ -171,3 +171,16 @@ def test_check_for_new_data_without_a_target_is_404_not_500(client, users):
     client.force_login(users["staff"])
     assert client.get(reverse("dataproducts:update-reduced-data")).status_code == 404
     assert client.get(reverse("dataproducts:update-reduced-data") + "?target_id=abc").status_code == 404
+
+
+def test_pressing_twice_queues_once(client, users, gaia_target, settings, django_capture_on_commit_callbacks):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # a worker would run it
+    client.force_login(users["member"])
+    url = reverse("bhtom_base:update-lightcurves", kwargs={"pk": gaia_target.pk})
+    with django_capture_on_commit_callbacks(execute=True) as first:
+        client.post(url)
+    with django_capture_on_commit_callbacks(execute=True) as second:
+        response = client.post(url, follow=True)
+    assert len(first) == 1 and len(second) == 0
+    assert "Queued 0 lightcurve updates" in response.content.decode()
+    assert LightcurveUpdateState.objects.get(target=gaia_target, source="GAIA").status == UpdateStatus.QUEUED
