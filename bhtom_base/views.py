@@ -51,6 +51,12 @@ def enqueue_target(target: Target) -> int:
     return enqueue_pairs([(target, source) for source in sources], force=True)
 
 
+def queued_message(count: int, target: Target) -> str:
+    if count == 0:
+        return f"Every source of {target.name} is already queued or running."
+    return f"Queued {count} lightcurve update{'s' if count != 1 else ''} for {target.name}."
+
+
 def status_context(request: HttpRequest, target: Target) -> dict:
     statuses = source_statuses(target)
     return {
@@ -82,7 +88,7 @@ def update_lightcurves(request: HttpRequest, pk: int) -> HttpResponse:
     count = enqueue_target(target)
     if request.headers.get("HX-Request"):
         return render_status_panel(request, target)
-    messages.info(request, f"Queued {count} lightcurve update{'s' if count != 1 else ''} for {target.name}.")
+    messages.info(request, queued_message(count, target))
     return redirect(reverse("targets:detail", kwargs={"pk": target.pk}) + "#bhtom-lightcurve")
 
 
@@ -145,7 +151,7 @@ class CheckForNewDataView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         target = updatable_target(request.user, self.target_id(request))
         count = enqueue_target(target)
-        messages.info(request, f"Queued {count} lightcurve update{'s' if count != 1 else ''} for {target.name}.")
+        messages.info(request, queued_message(count, target))
         return redirect(reverse("targets:detail", kwargs={"pk": target.pk}) + "#bhtom-lightcurve")
 
 

@@ -182,5 +182,5 @@ def test_pressing_twice_queues_once(client, users, gaia_target, settings, django
     with django_capture_on_commit_callbacks(execute=True) as second:
         response = client.post(url, follow=True)
     assert len(first) == 1 and len(second) == 0
-    assert "Queued 0 lightcurve updates" in response.content.decode()
+    assert "Every source of Gaia14aaa is already queued or running." in response.content.decode()
     assert LightcurveUpdateState.objects.get(target=gaia_target, source="GAIA").status == UpdateStatus.QUEUED
