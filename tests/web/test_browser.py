@@ -46,8 +46,9 @@ def gaia14aaa_expected() -> tuple[int, float]:
 
 @pytest.fixture
 def browser_page():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download)")
-    with sync_api.sync_playwright() as playwright:
+    from playwright.sync_api import sync_playwright  # requirements-dev.txt; never `playwright install`
+
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         yield page
