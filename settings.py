@@ -210,6 +210,8 @@ TOM_ALERT_CLASSES = [
 from bhtom2.settings_helpers import survey_name_extra_fields, survey_urls  # noqa: E402
 
 EXTRA_FIELDS = survey_name_extra_fields()
+# Where bhtom_base (survey-agnostic) finds every survey for names, labels and links.
+BHTOM_DATA_SOURCE_REGISTRY = "bhtom2.data_sources.DataSource"
 
 # Base URL (scheme://host[:port]) of every survey; BHTOM_URL_<NAME> overrides.
 BHTOM_URLS = survey_urls(os.environ)

@@ -32,4 +32,6 @@ def survey_urls(environ: Mapping[str, str]) -> dict[str, str]:
 def survey_name_extra_fields() -> list[dict[str, str]]:
     from .data_sources import SOURCE_NAMES
 
-    return [{"name": name, "type": "string"} for name in SOURCE_NAMES]
+    # hidden: TOM's target_data lists only non-hidden extras; the survey names are shown by
+    # bhtom_base's survey_names tag (labels, links) instead of one bare row per source.
+    return [{"name": name, "type": "string", "hidden": True} for name in SOURCE_NAMES]

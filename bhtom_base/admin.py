@@ -1,6 +1,25 @@
-from django.contrib import admin
+"""Admin: update state per (target, source), photometry rows, survey names and actions on TOM's Target admin.
 
-from .models import LightcurveUpdateState
+Actions queue work through django-tasks like the target page's button
+(production: ``TASKS_BACKEND=database`` + ``manage.py db_worker``).
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from tom_dataproducts.models import PhotometryReducedDatum
+from tom_targets.admin import TargetAdmin as TomTargetAdmin
+from tom_targets.admin import TargetExtraInline as TomTargetExtraInline
+from tom_targets.models import Target, TargetExtra
+
+from .models import LightcurveUpdateState, UpdateStatus
+from .registry import broker_classes
+from .scheduling import enqueue_pairs
+from .sources import data_sources
 
 
 @admin.register(LightcurveUpdateState)
@@ -11,7 +30,145 @@ class LightcurveUpdateStateAdmin(admin.ModelAdmin):
     search_fields = ("target__name", "last_error")
     list_select_related = ("target",)
     readonly_fields = [field.name for field in LightcurveUpdateState._meta.fields]
+    actions = ["update_now"]
 
     @admin.display(description="last error")
     def short_error(self, state: LightcurveUpdateState) -> str:
         return state.last_error[:120]
+
+    @admin.action(description="Update the selected (target, source) pairs now (queued)",
+                  permissions=["change"])
+    def update_now(self, request, queryset):
+        installed = broker_classes()
+        pairs = [(state.target, state.source) for state in queryset.select_related("target")
+                 if state.source in installed]
+        count = enqueue_pairs(pairs, force=True)
+        self.message_user(request, f"Queued {count} update{'s' if count != 1 else ''}.", messages.SUCCESS)
+
+
+# -- photometry rows --------------------------------------------------------------------------
+
+if admin.site.is_registered(PhotometryReducedDatum):
+    admin.site.unregister(PhotometryReducedDatum)
+
+
+@admin.register(PhotometryReducedDatum)
+class PhotometryAdmin(admin.ModelAdmin):
+    list_display = ("target", "timestamp", "source_name", "bandpass", "brightness", "brightness_error",
+                    "limit", "telescope")
+    list_filter = ("source_name", "bandpass")
+    search_fields = ("target__name",)
+    list_select_related = ("target",)
+    raw_id_fields = ("target", "data_product")
+    date_hierarchy = "timestamp"
+    show_full_result_count = False  # no second COUNT(*) over millions of rows
+
+
+# -- survey names and actions on TOM's Target admin --------------------------------------------
+
+class SurveyNameForm(forms.ModelForm):
+    class Meta:
+        model = TargetExtra
+        fields = ("key", "value")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        sources = data_sources()
+        self.fields["key"] = forms.ChoiceField(
+            label="Survey", choices=[(name, getattr(source, "pretty_name", name)) for name, source in sources.items()])
+        self.fields["value"].label = "Name in the survey"
+
+    def clean(self):
+        cleaned = super().clean()
+        key, value = cleaned.get("key"), (cleaned.get("value") or "").strip()
+        if key and value:
+            try:
+                cleaned["value"] = data_sources()[key].validate_name(value)
+            except ValidationError as error:
+                self.add_error("value", error)
+        return cleaned
+
+
+class SurveyNameInline(admin.TabularInline):
+    """The target's name in each survey (TargetExtra rows keyed by a source name), validated."""
+
+    model = TargetExtra
+    form = SurveyNameForm
+    extra = 0
+    verbose_name = "survey name"
+    verbose_name_plural = "survey names"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(key__in=list(data_sources()))
+
+
+class OtherExtraInline(TomTargetExtraInline):
+    """TOM's own extras inline, without the survey names (edited above)."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(key__in=list(data_sources()))
+
+
+class UpdateStateInline(admin.TabularInline):
+    model = LightcurveUpdateState
+    extra = 0
+    can_delete = False
+    fields = ("source", "status", "new_points", "total_points", "last_success", "last_error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DeleteSourcePointsForm(forms.Form):
+    source = forms.ChoiceField(label="Source")
+
+
+class TargetAdmin(TomTargetAdmin):
+    inlines = [SurveyNameInline, OtherExtraInline, UpdateStateInline]
+    actions = ["update_lightcurves", "delete_source_points"]
+    search_fields = ("name",)
+
+    @admin.action(description="Update lightcurves of the selected targets (queued)", permissions=["change"])
+    def update_lightcurves(self, request, queryset):
+        sources = sorted(broker_classes())
+        count = enqueue_pairs([(target, source) for target in queryset for source in sources], force=True)
+        self.message_user(request, f"Queued {count} update{'s' if count != 1 else ''} "
+                                   f"({queryset.count()} targets x {len(sources)} sources).", messages.SUCCESS)
+
+    @admin.action(description="Delete one source's points for the selected targets", permissions=["delete"])
+    def delete_source_points(self, request, queryset):
+        points = PhotometryReducedDatum.objects.filter(target__in=queryset)
+        counts = dict(points.values_list("source_name").annotate(n=Count("id")).order_by("source_name"))
+        form = DeleteSourcePointsForm(request.POST if request.POST.get("confirm") else None)
+        form.fields["source"].choices = [(name, f"{name} ({n} points)") for name, n in counts.items()]
+        if request.POST.get("confirm") and form.is_valid():
+            if not request.user.has_perm("tom_dataproducts.delete_photometryreduceddatum"):
+                self.message_user(request, "You may not delete photometry.", messages.ERROR)
+                return None
+            source = form.cleaned_data["source"]
+            with transaction.atomic():
+                deleted, _ = points.filter(source_name=source).delete()
+                # The next update fetches the whole lightcurve again.
+                LightcurveUpdateState.objects.filter(target__in=queryset, source=source).update(
+                    status=UpdateStatus.NEVER_RUN, last_success=None, last_point=None, total_points=0,
+                    new_points=0, next_due=None)
+            self.message_user(request, f"Deleted {deleted} {source} points of {queryset.count()} targets.",
+                              messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Delete one source's points",
+            "targets": queryset,
+            "form": form,
+            "counts": counts,
+            "action": "delete_source_points",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "bhtom_base/admin/delete_source_points.html", context)
+
+
+if admin.site.is_registered(Target):
+    admin.site.unregister(Target)
+admin.site.register(Target, TargetAdmin)

@@ -1,0 +1,42 @@
+"""Template tags for the target page: survey names, the update status panel and the lightcurve plot."""
+from __future__ import annotations
+
+from django import template
+
+from ..lightcurve_json import visible_photometry
+from ..permissions import can_update
+from ..sources import survey_names_for
+from ..views import plotly_js_version, status_context
+
+register = template.Library()
+
+
+def update_button_context(context) -> dict:
+    """Context of the button TOM shows through ``target_detail_buttons()``."""
+    target = context.get("target") or context.get("object")
+    request = context.get("request")
+    allowed = bool(target is not None and request is not None and can_update(request.user, target))
+    return {"bhtom_can_update": allowed}
+
+
+@register.inclusion_tag("bhtom_base/partials/survey_names.html")
+def survey_names(target):
+    return {"survey_names": survey_names_for(target)}
+
+
+@register.inclusion_tag("bhtom_base/partials/update_status.html", takes_context=True)
+def lightcurve_update_status(context, target):
+    return status_context(context["request"], target)
+
+
+@register.inclusion_tag("bhtom_base/partials/latest_points.html", takes_context=True)
+def latest_points(context, target, limit: int = 100):
+    """The newest points as a table (TOM's table lists every point: tens of MB for a long lightcurve)."""
+    rows = (visible_photometry(target, context["request"].user).order_by("-timestamp")
+            .values_list("timestamp", "source_name", "bandpass", "brightness", "brightness_error", "limit")[:limit])
+    return {"rows": list(rows), "limit": limit}
+
+
+@register.inclusion_tag("bhtom_base/partials/lightcurve_plot.html")
+def lightcurve_plot(target):
+    return {"target": target, "plotly_version": plotly_js_version()}
