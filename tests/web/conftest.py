@@ -31,3 +31,9 @@ def users(db, django_user_model, gaia_target):
     assign_perm("tom_targets.change_target", member, gaia_target)
     return {"anonymous": None, "outsider": outsider, "viewer": viewer, "member": member, "staff": staff,
             "plain_staff": plain_staff}
+
+
+@pytest.fixture(autouse=True)
+def gaia_alerts_only(settings):
+    """The web tests count tasks and panel rows for one source: the site runs the Gaia Alerts broker only."""
+    settings.TOM_ALERT_CLASSES = ["bhtom2.brokers.gaia_alerts.GaiaAlertsBroker"]
