@@ -10,9 +10,11 @@ $PY manage.py demo_setup
 
 SOURCES=$($PY -c "from bhtom2.data_sources import SOURCE_NAMES; print(' '.join(SOURCE_NAMES))")
 REPLAY_PORT="${REPLAY_PORT:-8765}"
+OFFLINE=""
 if [ "${BHTOM_DEMO_MODE:-auto}" != "offline" ] && $PY -m bhtom2.demo.reachable; then
   echo "demo: the survey services are reachable: fetching LIVE data"
 else
+  OFFLINE="--offline"
   echo "demo: no network to the surveys: REPLAYING recorded responses from tests/fixtures on 127.0.0.1:$REPLAY_PORT"
   $PY -m bhtom_base.replay --fixtures tests/fixtures --port "$REPLAY_PORT" &
   REPLAY_PID=$!
@@ -23,6 +25,6 @@ else
     sleep 0.2
   done
 fi
-$PY manage.py update_reduced_data || echo "demo: some updates failed (see the summary above); the site starts anyway"
+$PY manage.py demo_update $OFFLINE || echo "demo: some updates failed (see the summary above); the site starts anyway"
 echo "demo: the TOM is at http://127.0.0.1:8000/ (log in with the demo user printed above)"
 $PY manage.py runserver 127.0.0.1:8000 --noreload
