@@ -17,10 +17,9 @@ import argparse
 import sqlite3
 import time
 
+import _django
 import numpy as np
 import pandas as pd
-
-import _django
 
 
 def synthetic_lightcurve(n: int, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
@@ -80,8 +79,9 @@ def tutorial_pattern(frame: pd.DataFrame, jd: np.ndarray, target_id: int) -> int
 
 
 def raw_executemany(path, rows: list[tuple]) -> int:
-    from bhtom_base.ingest import COLUMNS
     from tom_dataproducts.models import PhotometryReducedDatum
+
+    from bhtom_base.ingest import COLUMNS
 
     table = PhotometryReducedDatum._meta.db_table
     columns = ", ".join(f'"{c}"' for c in COLUMNS)

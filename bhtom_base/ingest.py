@@ -13,25 +13,26 @@ All chunks go in one transaction: an update is stored whole or not at all.
 Chunks are built lazily (:func:`build_rows` is a generator), so a
 million-point lightcurve never exists as a million Python tuples at once.
 
-The number of rows really inserted is the row count after minus before, taken
-while this (target, source) pair's update-state row is locked (PostgreSQL) or
-while this process holds its SQLite write lock, so concurrent updates of the
-same pair are serialised and counted correctly.
+The number of rows really inserted is the driver's row count of the inserts
+(conflicting rows count 0 on both SQLite and PostgreSQL); the total and last
+point are read in the same transaction, while this (target, source) pair's
+update-state row is locked (PostgreSQL) or the SQLite write lock is held, so
+concurrent updates of the same pair are serialised and counted correctly.
 """
 from __future__ import annotations
 
 import json
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import repeat
+from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from tom_dataproducts.models import PhotometryReducedDatum
 
 from .models import LightcurveUpdateState
@@ -98,7 +99,7 @@ def _chunk_rows(target_id, frame, bandpass, source_name, location, default_facil
     return list(zip(
         repeat(target_id, n), _timestamps(frame["time"], vendor), value, facility, repeat("", n),
         repeat(source_name, n), repeat(location, n), repeat("", n), brightness, error, limit,
-        repeat("mag", n), bandpass.tolist(),
+        repeat("mag", n), bandpass.tolist(), strict=True,
     ))
 
 
@@ -116,8 +117,9 @@ def _timestamps(times: pd.Series, vendor: str) -> list[str]:
     no fraction when it is zero) — the same text the ORM stores, so the unique
     constraints see equal values. PostgreSQL: ISO 8601 with ``+00:00``.
     """
-    values = times.dt.round("us").dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
-    text = np.datetime_as_string(values, unit="us").tolist()
+    nanoseconds = times.dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]").view("i8")
+    microseconds = (nanoseconds + 500) // 1000  # to the nearest microsecond, as the database keeps it
+    text = np.datetime_as_string(microseconds.view("datetime64[us]"), unit="us").tolist()
     if vendor == "sqlite":
         return [f"{t[:10]} {t[11:19]}" if t.endswith(".000000") else f"{t[:10]} {t[11:]}" for t in text]
     return [f"{t}+00:00" for t in text]
@@ -139,18 +141,47 @@ def write_lock():
     return SQLITE_WRITE_LOCK if connection.vendor == "sqlite" else nullcontext()
 
 
+@contextmanager
+def write_transaction():
+    """``transaction.atomic()`` that holds the write lock from its first statement.
+
+    SQLite: taken under :data:`SQLITE_WRITE_LOCK` and begun ``IMMEDIATE``, so a
+    transaction that reads before it writes can never be refused its upgrade to
+    a writer ("database is locked") by another connection; it waits (up to the
+    connection's timeout) instead. Other databases: a plain ``atomic()``.
+    """
+    if connection.vendor != "sqlite":
+        with transaction.atomic():
+            yield
+        return
+    with SQLITE_WRITE_LOCK:
+        previous = connection.transaction_mode
+        connection.transaction_mode = "IMMEDIATE"
+        try:
+            with transaction.atomic():
+                connection.transaction_mode = previous
+                yield
+        finally:
+            connection.transaction_mode = previous
+
+
 def ingest_rows(target_id: int, source_name: str, chunks: Iterable[list[tuple]]) -> IngestResult:
     """Insert every chunk all or nothing; count what was really new."""
     queryset = PhotometryReducedDatum.objects.filter(target_id=target_id, source_name=source_name)
     vendor = connection.vendor
     sql = _insert_sql(vendor)
-    with write_lock(), transaction.atomic():
-        LightcurveUpdateState.objects.select_for_update().filter(target_id=target_id, source=source_name).first()
-        before = queryset.count()
+    # The first chunk (all of a typical lightcurve) is built before the write lock
+    # is taken, so other threads are not kept waiting while Python builds tuples.
+    chunks = iter(chunks)
+    first = next(chunks, [])
+    with write_transaction():
+        if vendor != "sqlite":  # SQLite: the write transaction itself is the lock
+            LightcurveUpdateState.objects.select_for_update().filter(target_id=target_id, source=source_name).first()
+        inserted = 0
         with connection.cursor() as cursor:
-            for rows in chunks:
+            for rows in chain([first], chunks):
                 if rows:
                     cursor.executemany(sql, rows)
-        after = queryset.count()
-        last = queryset.aggregate(last=Max("timestamp"))["last"]
-    return IngestResult(inserted=after - before, total=after, last_point=last)
+                    inserted += max(cursor.rowcount, 0)
+        summary = queryset.aggregate(total=Count("id"), last=Max("timestamp"))
+    return IngestResult(inserted=inserted, total=summary["total"], last_point=summary["last"])

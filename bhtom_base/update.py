@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 
 import astropy.units as u
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connection
 from django.utils import timezone
 from tom_targets.models import Target
 
 from .broker import BHTOMBroker
 from .errors import BrokerError, NoSurveyName, NotConfigured
-from .ingest import build_rows, ingest_rows
+from .ingest import build_rows, ingest_rows, write_lock
 from .lightcurve import clean_lightcurve
 from .models import LightcurveUpdateState, UpdateStatus
 from .report import LightcurveUpdateReport
@@ -50,7 +50,8 @@ def failure_backoff(consecutive_failures: int, broker: BHTOMBroker) -> timedelta
 
 
 def get_state(target: Target, source: str) -> LightcurveUpdateState:
-    state, _ = LightcurveUpdateState.objects.get_or_create(target=target, source=source)
+    with write_lock():
+        state, _ = LightcurveUpdateState.objects.get_or_create(target=target, source=source)
     return state
 
 
@@ -113,7 +114,8 @@ def _mark_running(state: LightcurveUpdateState, now: datetime) -> None:
     state.status = UpdateStatus.RUNNING
     state.last_attempt = now
     state.running_until = now + running_lease()
-    state.save(update_fields=["status", "last_attempt", "running_until"])
+    with write_lock():
+        state.save(update_fields=["status", "last_attempt", "running_until"])
 
 
 def _incremental_start(broker: BHTOMBroker, state: LightcurveUpdateState) -> datetime | None:
@@ -123,10 +125,16 @@ def _incremental_start(broker: BHTOMBroker, state: LightcurveUpdateState) -> dat
     return state.last_point - overlap
 
 
+def _drop_broken_connection() -> None:
+    """After a long fetch the server may have dropped the connection: reconnect then."""
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
+
+
 def _record(state: LightcurveUpdateState, broker: BHTOMBroker, report: LightcurveUpdateReport, now) -> None:
     if report.status == UP_TO_DATE:
         return
-    close_old_connections()
+    _drop_broken_connection()
     finished = timezone.now()
     state.status = report.status
     state.last_attempt = now
@@ -153,4 +161,5 @@ def _record(state: LightcurveUpdateState, broker: BHTOMBroker, report: Lightcurv
         state.new_points = 0
         cadence = cadence_delta(broker) or timedelta(days=30)
         state.next_due = finished + cadence
-    state.save()
+    with write_lock():
+        state.save()
