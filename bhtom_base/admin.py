@@ -11,6 +11,14 @@ class LightcurveUpdateStateAdmin(admin.ModelAdmin):
     search_fields = ("target__name", "last_error")
     list_select_related = ("target",)
     readonly_fields = [field.name for field in LightcurveUpdateState._meta.fields]
+    actions = ["queue_update"]
+
+    @admin.action(description="Queue an update of the selected pairs")
+    def queue_update(self, request, queryset) -> None:
+        from .scheduling import enqueue_pairs
+
+        pairs = [(state.target, state.source) for state in queryset.select_related("target")]
+        self.message_user(request, f"Queued {enqueue_pairs(pairs)} updates.")
 
     @admin.display(description="last error")
     def short_error(self, state: LightcurveUpdateState) -> str:

@@ -23,10 +23,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 from tom_targets.models import Target, TargetName
 
-from bhtom_base.models import UpdateStatus
+from bhtom_base.models import LightcurveUpdateState, UpdateStatus
 from bhtom_base.registry import broker_classes
 from bhtom_base.report import LightcurveUpdateReport
-from bhtom_base.scheduling import due_pairs, enqueue_pairs
+from bhtom_base.scheduling import due_pairs, enqueue_pairs, next_due_text
 from bhtom_base.update import update_lightcurve
 
 
@@ -177,12 +177,20 @@ class Command(BaseCommand):
     def _summary(self, reports: list[LightcurveUpdateReport], quiet: bool) -> None:
         shown = [r for r in reports if r.failed] if quiet else reports
         if shown:
+            states = {
+                (state.target.name, state.source): state
+                for state in LightcurveUpdateState.objects.filter(
+                    source__in={r.source for r in shown}, target__name__in={r.target_name for r in shown}
+                ).select_related("target")
+            } if len(shown) <= 2000 else {}
             width = max(len(r.target_name) for r in shown)
-            self.stdout.write(f"{'target':<{width}}  {'source':<9} {'status':<15} {'new':>7} {'total':>7}  error")
+            self.stdout.write(f"{'target':<{width}}  {'source':<9} {'status':<15} {'new':>7} {'total':>7}  "
+                              f"{'next due':<20}  error")
             for r in shown:
+                due = next_due_text(states.get((r.target_name, r.source))) if states else ""
                 self.stdout.write(
                     f"{r.target_name:<{width}}  {r.source:<9} {r.status:<15} {r.new_points:>7} "
-                    f"{r.total_points:>7}  {r.error}"
+                    f"{r.total_points:>7}  {due:<20}  {r.error}"
                 )
         counts: dict[str, int] = {}
         for r in reports:
