@@ -223,6 +223,8 @@ BHTOM_HTTP = {
 # Unconfigured hosts: 4 at once, 5 per second (bhtom_base.http.POLITENESS_DEFAULTS).
 BHTOM_POLITENESS: dict[str, dict[str, float]] = {}
 BHTOM_RUNNING_LEASE_SECONDS = int(os.environ.get("BHTOM_RUNNING_LEASE_SECONDS", "1800"))
+# A queued update whose task has not started by then is due again (docs/workers.md).
+BHTOM_QUEUED_LEASE_SECONDS = int(os.environ.get("BHTOM_QUEUED_LEASE_SECONDS", str(6 * 3600)))
 
 try:
     from local_settings import *  # noqa: F401,F403

@@ -1,23 +1,25 @@
 """Fleet benchmark: T targets x 4 sources against 4 replay servers with a latency per request.
 
-Each source has its own replay server (a separate process, so serving costs
-this process no CPU) on its own port = its own host for the politeness gates.
-The brokers are Gaia Alerts' real fetch + parse under four source names
-(``bench/fleet_brokers.py``); every target is one of the three recorded
-alerts. Measured in one run, each on a fresh copy of the same database:
+Each source has its own replay server (a separate process) on its own port =
+its own host for the politeness gates. The brokers (``bench/fleet_brokers.py``)
+fetch the real recorded Gaia Alerts lightcurves and parse them for real (a
+lean parser by default, ``--parser gaia`` for the site's own); every target is
+one of the three recorded alerts. Measured in one run, each on a fresh copy
+of the same SQLite database:
 
 1. one after another: ``update_reduced_data --workers 1``;
-2. this project: ``update_reduced_data --workers W`` under the politeness limits;
-3. re-run with nothing new: ``update_reduced_data --due --workers W`` (cron's line);
-4. for reference, a forced re-fetch of everything: ``update_reduced_data --workers W``
-   again (nothing new either: 0 rows written).
+2. this project: ``update_reduced_data --workers W --processes P`` under the
+   politeness limits;
+3. re-run with nothing new: ``update_reduced_data --due ...`` (cron's line);
+4. for reference, a forced re-fetch of everything without ``--due`` (nothing
+   new either: 0 rows written).
 
 The bound the politeness limits allow, per host with N requests, at most C at
 once and R per second, and latency L: max(N / R, ceil(N / C) * L); the hosts
 work in parallel, so the fleet's bound is the largest of the four.
 
     /work/main/.venv/bin/python bench/bench_fleet.py [--targets 1000] [--latency 0.1]
-        [--workers 32] [--max-concurrent 8] [--rps 40] [--baseline-targets 1000]
+        [--workers 8] [--processes 4] [--max-concurrent 8] [--rps 25] [--parser lean|gaia]
 """
 from __future__ import annotations
 
@@ -104,12 +106,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--targets", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.1)
-    parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--parser", choices=["lean", "gaia"], default="lean",
                         help="the bench brokers' parser: lean (default) or the site's GaiaAlertsBroker.parse")
-    parser.add_argument("--processes", type=int, default=2, help="update_reduced_data --processes")
+    parser.add_argument("--processes", type=int, default=4, help="update_reduced_data --processes")
     parser.add_argument("--max-concurrent", type=int, default=8)
-    parser.add_argument("--rps", type=float, default=40.0)
+    parser.add_argument("--rps", type=float, default=25.0)
     parser.add_argument("--baseline-targets", type=int, default=None,
                         help="targets for the one-after-another run (default: all)")
     args = parser.parse_args()
