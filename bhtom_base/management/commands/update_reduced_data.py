@@ -4,7 +4,10 @@
     manage.py update_reduced_data 12 "Gaia16aye"       # by id or by name
     manage.py update_reduced_data --source GAIA --source GAIA_DR3
     manage.py update_reduced_data --due --workers 8    # cron: what is due, 8 at once
+    manage.py update_reduced_data --due --workers 8 --processes 4   # hosts split over 4 processes
     manage.py update_reduced_data --enqueue            # hand the work to db_worker processes
+
+See docs/workers.md (cadence, politeness, workers on several machines).
 
 Exit status 0 when every update succeeded (or was not configured / not
 applicable), 1 when any failed; one failure never stops the others.
@@ -61,7 +64,9 @@ class Command(BaseCommand):
             pairs = due_pairs(pairs, classes)
         if options["enqueue"]:
             queued = enqueue_pairs(pairs, force=options["force"])
-            self.stdout.write(f"Queued {queued} updates ({len(targets)} targets x {len(sources)} sources).")
+            considered = len(targets) * len(sources)
+            due = f", {considered - queued} not due" if options["due"] else ""
+            self.stdout.write(f"Queued {queued} updates ({len(targets)} targets x {len(sources)} sources{due}).")
             return
         if options["processes"] > 1:
             reports = self._run_processes(pairs, classes, options)
