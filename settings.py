@@ -70,8 +70,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Concurrent updates wait for the write lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 60
+    # Concurrent updates wait for the write lock instead of failing at once; WAL lets
+    # readers work while one update writes, and commits need no fsync each (durable at
+    # checkpoints; a power cut may lose the last commits, never corrupt the file).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=60, init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -249,9 +253,13 @@ BHTOM_HTTP = {
     "breaker_failures": int(os.environ.get("BHTOM_HTTP_BREAKER_FAILURES", "5")),
     "breaker_cooldown": float(os.environ.get("BHTOM_HTTP_BREAKER_COOLDOWN", "300")),
 }
-# Per-host politeness: {"host[:port]": {"max_concurrent": 4, "requests_per_second": 5}}.
+# Politeness per DataSource, enforced per host (sources sharing a host share the strictest
+# limits): {"GAIA_DR3": {"max_concurrent": 2, "requests_per_second": 1}, "default": {...}}.
+# Unconfigured hosts: 4 at once, 5 per second (bhtom_base.http.POLITENESS_DEFAULTS).
 BHTOM_POLITENESS: dict[str, dict[str, float]] = {}
 BHTOM_RUNNING_LEASE_SECONDS = int(os.environ.get("BHTOM_RUNNING_LEASE_SECONDS", "1800"))
+# A queued update whose task has not started by then is due again (docs/workers.md).
+BHTOM_QUEUED_LEASE_SECONDS = int(os.environ.get("BHTOM_QUEUED_LEASE_SECONDS", str(6 * 3600)))
 
 try:
     from local_settings import *  # noqa: F401,F403

@@ -7,8 +7,16 @@ requests and on requests per second, and a per-host circuit breaker.
 
 Settings (``settings.BHTOM_HTTP``): ``connect_timeout``, ``read_timeout``,
 ``retries``, ``backoff_factor``, ``max_retry_after``, ``max_response_bytes``,
-``user_agent``, ``breaker_failures``, ``breaker_cooldown``; per host limits
-come from ``settings.BHTOM_POLITENESS``.
+``user_agent``, ``breaker_failures``, ``breaker_cooldown``.
+
+Politeness (``settings.BHTOM_POLITENESS``) is configured per ``DataSource`` name
+and enforced per host: ``{"GAIA_DR3": {"max_concurrent": 2,
+"requests_per_second": 1}, "default": {...}}``. A source's limits apply to the
+host of its base URL (``BHTOM_URLS``); sources that share a host share one
+gate, with the strictest of their limits. A ``host[:port]`` key is accepted
+too, for endpoints that are not a source's base URL. Unconfigured hosts get
+``"default"``, else :data:`POLITENESS_DEFAULTS`. The limits hold per process:
+N worker processes may together send N times as much.
 """
 from __future__ import annotations
 
@@ -37,6 +45,21 @@ DEFAULTS = {
     "breaker_cooldown": 300.0,
 }
 POLITENESS_DEFAULTS = {"max_concurrent": 4, "requests_per_second": 5.0}
+POLITENESS_FIELDS = ("max_concurrent", "requests_per_second")
+
+
+def politeness_for_host(host: str) -> dict[str, float]:
+    """The limits of one host: from every source whose base URL is on it, or the host itself."""
+    configured: dict = getattr(settings, "BHTOM_POLITENESS", {}) or {}
+    urls: dict = getattr(settings, "BHTOM_URLS", {}) or {}
+    limits = {**POLITENESS_DEFAULTS, **configured.get("default", {})}
+    matched = [value for key, value in configured.items()
+               if key == host or (key in urls and urlsplit(urls[key]).netloc == host)]
+    for name in POLITENESS_FIELDS:
+        values = [float(entry[name]) for entry in matched if name in entry]
+        if values:
+            limits[name] = min(values)
+    return limits
 
 
 def http_settings() -> dict:
@@ -75,9 +98,14 @@ class CappedRetry(Retry):
 
 
 class HostGate:
-    """Per-host politeness: at most N requests at once and R requests per second."""
+    """Per-host politeness: at most N requests at once and R requests per second.
+
+    Request starts are spaced at least ``1/R`` apart (reserved under a lock, so
+    threads never start in a burst); the wait happens holding a slot.
+    """
 
     def __init__(self, max_concurrent: int, requests_per_second: float) -> None:
+        self.limits = (max(1, int(max_concurrent)), float(requests_per_second))
         self.semaphore = threading.BoundedSemaphore(max(1, int(max_concurrent)))
         self.interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
         self._lock = threading.Lock()
@@ -175,11 +203,13 @@ class HttpClient:
         return session
 
     def gate(self, host: str) -> HostGate:
+        """The host's gate; a new one when its configured limits changed."""
+        politeness = politeness_for_host(host)
+        limits = (max(1, int(politeness["max_concurrent"])), float(politeness["requests_per_second"]))
         with self._gates_lock:
             gate = self._gates.get(host)
-            if gate is None:
-                politeness = {**POLITENESS_DEFAULTS, **getattr(settings, "BHTOM_POLITENESS", {}).get(host, {})}
-                gate = HostGate(politeness["max_concurrent"], politeness["requests_per_second"])
+            if gate is None or gate.limits != limits:
+                gate = HostGate(*limits)
                 self._gates[host] = gate
             return gate
 

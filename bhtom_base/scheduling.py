@@ -1,27 +1,43 @@
-"""Which (target, source) pairs are due, and putting pairs on the task queue."""
+"""Which (target, source) pairs are due, and putting pairs on the task queue.
+
+A pair is due when
+
+* it never ran;
+* its last update finished and ``next_due`` has passed: the source's
+  ``update_cadence`` after a success, a growing back-off after failures
+  (:func:`bhtom_base.update.failure_backoff`: 30 min, 1 h, 2 h ... at most the
+  cadence or two days), the cadence (or 30 days) when not configured / not in
+  the survey. A data release (``update_cadence`` None) that succeeded has no
+  ``next_due``: it is never due again unless forced;
+* it is ``running`` but its lease (``running_until``) expired: the process died;
+* it is ``queued`` but its task has not started within the queue lease
+  (``BHTOM_QUEUED_LEASE_SECONDS``, default 6 h): the task was lost.
+"""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from tom_targets.models import Target
 
-from .models import LightcurveUpdateState, UpdateStatus
+from .models import FINISHED_STATUSES, LightcurveUpdateState, UpdateStatus
 
 
-def due_pairs(pairs: list[tuple[Target, str]], classes: dict) -> list[tuple[Target, str]]:
-    """Pairs never run, or whose ``next_due`` has passed, or whose running lease expired.
+def queued_lease() -> timedelta:
+    return timedelta(seconds=float(getattr(settings, "BHTOM_QUEUED_LEASE_SECONDS", 6 * 3600)))
 
-    A data release (``update_cadence`` None) that succeeded once has no
-    ``next_due`` and is never due again; failures are due again after a
-    growing back-off (see :func:`bhtom_base.update.failure_backoff`).
-    """
+
+def due_pairs(pairs: list[tuple[Target, str]], classes: dict | None = None) -> list[tuple[Target, str]]:
+    """The pairs (in their order) that are due now."""
     now = timezone.now()
-    target_ids = {target.pk for target, _ in pairs}
     sources = {source for _, source in pairs}
-    states = {
-        (state.target_id, state.source): state
-        for state in LightcurveUpdateState.objects.filter(target_id__in=target_ids, source__in=sources)
-    }
+    target_ids = {target.pk for target, _ in pairs}
+    states_query = LightcurveUpdateState.objects.filter(source__in=sources)
+    if len(target_ids) <= 2000:  # a few targets: ask for those; many: read the sources' states at once
+        states_query = states_query.filter(target_id__in=target_ids)
+    states = {(state.target_id, state.source): state for state in states_query}
     due = []
     for target, source in pairs:
         state = states.get((target.pk, source))
@@ -30,25 +46,50 @@ def due_pairs(pairs: list[tuple[Target, str]], classes: dict) -> list[tuple[Targ
     return due
 
 
-def is_due(state: LightcurveUpdateState, now=None) -> bool:
+def is_due(state: LightcurveUpdateState, now: datetime | None = None) -> bool:
     now = now or timezone.now()
+    if state.status == UpdateStatus.NEVER_RUN:
+        return True
     if state.status == UpdateStatus.RUNNING:
         return state.running_until is None or state.running_until < now
     if state.status == UpdateStatus.QUEUED:
-        return False
-    if state.status == UpdateStatus.NEVER_RUN or state.last_attempt is None:
-        return True
+        return state.queued_at is None or state.queued_at + queued_lease() < now
     return state.next_due is not None and state.next_due <= now
 
 
-def due_filter(now=None) -> Q:
+def due_filter(now: datetime | None = None) -> Q:
     """The same rule as :func:`is_due`, as a query on ``LightcurveUpdateState``."""
     now = now or timezone.now()
     return (
         Q(status=UpdateStatus.NEVER_RUN)
+        | Q(status=UpdateStatus.RUNNING, running_until__isnull=True)
         | Q(status=UpdateStatus.RUNNING, running_until__lt=now)
-        | (~Q(status__in=[UpdateStatus.RUNNING, UpdateStatus.QUEUED]) & Q(next_due__lte=now))
+        | Q(status=UpdateStatus.QUEUED, queued_at__isnull=True)
+        | Q(status=UpdateStatus.QUEUED, queued_at__lt=now - queued_lease())
+        | Q(status__in=FINISHED_STATUSES, next_due__lte=now)
     )
+
+
+def next_due(state: LightcurveUpdateState | None) -> datetime | None:
+    """When the pair is next due (None: never again unless forced)."""
+    if state is None or state.status == UpdateStatus.NEVER_RUN:
+        return timezone.now()
+    if state.status == UpdateStatus.RUNNING:
+        return state.running_until
+    if state.status == UpdateStatus.QUEUED:
+        return (state.queued_at + queued_lease()) if state.queued_at else timezone.now()
+    return state.next_due
+
+
+def next_due_text(state: LightcurveUpdateState | None, now: datetime | None = None) -> str:
+    """'now', an ISO time (UTC, to the minute), or 'never (data release)'."""
+    now = now or timezone.now()
+    when = next_due(state)
+    if when is None:
+        return "never (data release)" if state and state.status == UpdateStatus.DONE else "never"
+    if when <= now:
+        return "now"
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def enqueue_pairs(pairs: list[tuple[Target, str]], force: bool = False) -> int:
@@ -56,12 +97,18 @@ def enqueue_pairs(pairs: list[tuple[Target, str]], force: bool = False) -> int:
     from .tasks import update_target_source
 
     now = timezone.now()
-    count = 0
+    by_source: dict[str, list[int]] = {}
     for target, source in pairs:
-        state, _ = LightcurveUpdateState.objects.get_or_create(target=target, source=source)
-        state.status = UpdateStatus.QUEUED
-        state.queued_at = now
-        state.save(update_fields=["status", "queued_at"])
+        by_source.setdefault(source, []).append(target.pk)
+    for source, target_ids in by_source.items():
+        for start in range(0, len(target_ids), 5000):
+            chunk = target_ids[start:start + 5000]
+            LightcurveUpdateState.objects.bulk_create(
+                [LightcurveUpdateState(target_id=pk, source=source) for pk in chunk], ignore_conflicts=True
+            )
+            LightcurveUpdateState.objects.filter(source=source, target_id__in=chunk).update(
+                status=UpdateStatus.QUEUED, queued_at=now
+            )
+    for target, source in pairs:
         update_target_source.enqueue(target.pk, source, force)
-        count += 1
-    return count
+    return len(pairs)

@@ -12,12 +12,15 @@ from datetime import datetime, timedelta
 
 import astropy.units as u
 from django.conf import settings
+from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
+from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
 from .broker import BHTOMBroker
 from .errors import BrokerError, NoSurveyName, NotConfigured
-from .ingest import build_rows, ingest_rows
+from .ingest import build_rows, ingest_rows, write_lock
 from .lightcurve import clean_lightcurve
 from .models import LightcurveUpdateState, UpdateStatus
 from .report import LightcurveUpdateReport
@@ -48,8 +51,16 @@ def failure_backoff(consecutive_failures: int, broker: BHTOMBroker) -> timedelta
     return min(delay, max(cap, RETRY_BASE))
 
 
-def get_state(target: Target, source: str) -> LightcurveUpdateState:
-    state, _ = LightcurveUpdateState.objects.get_or_create(target=target, source=source)
+def get_state(target: Target, source: str, now: datetime | None = None) -> LightcurveUpdateState:
+    """The pair's state; a new one is created already running (one write instead of two)."""
+    state = LightcurveUpdateState.objects.filter(target=target, source=source).first()
+    if state is not None:
+        return state
+    defaults = {}
+    if now is not None:
+        defaults = {"status": UpdateStatus.RUNNING, "last_attempt": now, "running_until": now + running_lease()}
+    with write_lock():
+        state, _ = LightcurveUpdateState.objects.get_or_create(target=target, source=source, defaults=defaults)
     return state
 
 
@@ -58,7 +69,7 @@ def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = Fals
     started = time.monotonic()
     now = timezone.now()
     report = LightcurveUpdateReport(target_name=target.name, source=broker.name, status=UpdateStatus.DONE)
-    state = get_state(target, broker.name)
+    state = get_state(target, broker.name, now)
     try:
         problem = broker.configuration_problem()
         if problem:
@@ -69,7 +80,7 @@ def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = Fals
             report.last_point = state.last_point
             return report
         _mark_running(state, now)
-        since = None if force else _incremental_start(broker, state)
+        since = None if force else _incremental_start(broker, target, state)
         frame, location = broker.load_lightcurve(target, since)
         cleaned = clean_lightcurve(frame)
         report.skipped = dict(cleaned.attrs.get("skipped", {}))
@@ -109,22 +120,45 @@ def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = Fals
 
 
 def _mark_running(state: LightcurveUpdateState, now: datetime) -> None:
+    """Running until the lease ends; a state just created as running is not written twice."""
+    if state.status == UpdateStatus.RUNNING and state.last_attempt == now:
+        return
     state.status = UpdateStatus.RUNNING
     state.last_attempt = now
     state.running_until = now + running_lease()
-    state.save(update_fields=["status", "last_attempt", "running_until"])
+    with write_lock():
+        state.save(update_fields=["status", "last_attempt", "running_until"])
 
 
-def _incremental_start(broker: BHTOMBroker, state: LightcurveUpdateState) -> datetime | None:
-    if state.last_point is None or broker.update_cadence is None:
+def _incremental_start(broker: BHTOMBroker, target: Target, state: LightcurveUpdateState) -> datetime | None:
+    """The ``since`` passed to ``fetch``: the last point stored minus the broker's overlap.
+
+    Read from the stored rows themselves (not the update state), so rows deleted
+    by hand are fetched again. None (everything) for a data release or when
+    nothing is stored yet.
+    """
+    if broker.update_cadence is None or (state.last_success is None and state.last_point is None):
+        return None  # a data release, or nothing ever stored by this source: everything
+    last = (
+        PhotometryReducedDatum.objects.filter(target=target, source_name=broker.name)
+        .aggregate(last=Max("timestamp"))["last"]
+    )
+    if last is None:
         return None
     overlap = timedelta(seconds=float(broker.incremental_overlap.to_value(u.s)))
-    return state.last_point - overlap
+    return last - overlap
+
+
+def _drop_broken_connection() -> None:
+    """After a long fetch the server may have dropped the connection: reconnect then."""
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
 
 
 def _record(state: LightcurveUpdateState, broker: BHTOMBroker, report: LightcurveUpdateReport, now) -> None:
     if report.status == UP_TO_DATE:
         return
+    _drop_broken_connection()
     finished = timezone.now()
     state.status = report.status
     state.last_attempt = now
@@ -151,4 +185,5 @@ def _record(state: LightcurveUpdateState, broker: BHTOMBroker, report: Lightcurv
         state.new_points = 0
         cadence = cadence_delta(broker) or timedelta(days=30)
         state.next_due = finished + cadence
-    state.save()
+    with write_lock():
+        state.save()

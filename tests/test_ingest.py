@@ -1,5 +1,7 @@
-"""Ingestion: all or nothing, duplicates skipped by the database, only really new rows counted."""
+"""Ingestion: the executemany fast path stores what the ORM would, dedupes against it, all or nothing."""
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -12,74 +14,81 @@ from bhtom_base.lightcurve import clean_lightcurve, make_lightcurve
 
 pytestmark = pytest.mark.django_db
 
+TIMES = [
+    datetime(2020, 1, 1, 0, 0, 0, tzinfo=UTC),  # whole second: no fraction in SQLite's text
+    datetime(2020, 1, 2, 3, 4, 5, 123456, tzinfo=UTC),
+    datetime(2020, 1, 3, 3, 4, 5, 500000, tzinfo=UTC),
+    datetime(2020, 1, 4, 0, 0, 0, tzinfo=UTC),
+    datetime(2020, 1, 5, 12, 0, 0, 1, tzinfo=UTC),
+]
+
 
 @pytest.fixture
 def target():
-    return Target.objects.create(name="t", type="SIDEREAL", ra=1, dec=2)
+    return Target.objects.create(name="ingest", type="SIDEREAL", ra=1.0, dec=2.0)
 
 
-def frame_of(times, mags, errs, limits=None, bands=None):
-    return make_lightcurve(time=pd.to_datetime(times, utc=True, format="ISO8601"), mag=mags, mag_err=errs,
-                           band=bands or ["g"] * len(times), limit=limits)
+def frame(times=TIMES, observer=""):
+    mag = [15.0, 15.5, np.nan, 16.0, 16.25]
+    return clean_lightcurve(make_lightcurve(
+        time=pd.to_datetime(times, utc=True), mag=mag, mag_err=[0.01, 0.02, np.nan, 0.03, 0.04], band="G",
+        limit=[np.nan, np.nan, 19.5, np.nan, np.nan], observer=observer,
+    ))
 
 
-def ingest(target, frame):
-    cleaned = clean_lightcurve(frame)
-    rows = build_rows(target.pk, cleaned, source_name="TEST", source_location="http://x/", default_facility="F",
-                      default_observer="O", bandpass=cleaned["band"].map(lambda b: f"{b}(Test)"))
-    return ingest_rows(target.pk, "TEST", rows), cleaned
+def ingest(target, data, chunk_size=20_000):
+    rows = build_rows(target.pk, data, source_name="GAIA", source_location="https://example.org/lc.csv",
+                      bandpass=data["band"].map(lambda band: f"{band}(Gaia)"), default_facility="Gaia",
+                      default_observer="Gaia", chunk_size=chunk_size)
+    return ingest_rows(target.pk, "GAIA", rows)
 
 
-def test_second_ingest_inserts_nothing_and_counts_only_new_rows(target):
-    times = ["2020-01-01T00:00:00.123456", "2020-01-02T00:00:00", "2020-01-03T00:00:00"]
-    first, _ = ingest(target, frame_of(times, [15.0, 15.1, 15.2], [0.01, 0.02, 0.03]))
-    assert (first.inserted, first.total) == (3, 3)
-    again, _ = ingest(target, frame_of(times + ["2020-01-04"], [15.0, 15.1, 15.2, 15.3], [0.01] * 4))
-    assert (again.inserted, again.total) == (1, 4)
-    assert PhotometryReducedDatum.objects.filter(target=target).count() == 4
-    stored = PhotometryReducedDatum.objects.get(target=target, brightness=15.0)
-    assert stored.timestamp.microsecond == 123456 and stored.bandpass == "g(Test)"
+def test_rows_hold_exactly_the_frame(target):
+    result = ingest(target, frame(), chunk_size=2)
+    assert (result.inserted, result.total, result.last_point) == (5, 5, TIMES[-1])
+    rows = list(PhotometryReducedDatum.objects.filter(target=target).order_by("timestamp"))
+    assert [row.timestamp for row in rows] == TIMES
+    assert [row.brightness for row in rows] == [15.0, 15.5, None, 16.0, 16.25]
+    assert [row.brightness_error for row in rows] == [0.01, 0.02, None, 0.03, 0.04]
+    assert [row.limit for row in rows] == [None, None, 19.5, None, None]
+    assert {(row.bandpass, row.unit, row.telescope, row.source_name, row.instrument) for row in rows} == {
+        ("G(Gaia)", "mag", "Gaia", "GAIA", "")
+    }
+    assert rows[0].value == {"observer": "Gaia"} and rows[0].source_location == "https://example.org/lc.csv"
 
 
-def test_detection_and_limit_at_the_same_time_and_band_are_both_kept(target):
-    frame = frame_of(["2020-01-01", "2020-01-01"], [15.0, np.nan], [0.05, np.nan], limits=[np.nan, 19.5])
-    result, _ = ingest(target, frame)
-    assert result.inserted == 2
-    limit = PhotometryReducedDatum.objects.get(target=target, limit__isnull=False)
-    assert limit.limit == 19.5 and limit.brightness is None and limit.brightness_error is None
+def test_points_already_stored_by_the_orm_are_skipped_and_not_counted(target):
+    data = frame()
+    PhotometryReducedDatum.objects.bulk_create([
+        PhotometryReducedDatum(target=target, timestamp=TIMES[i], brightness=m, brightness_error=e, limit=None,
+                               bandpass="G(Gaia)", unit="mag", source_name="GAIA")
+        for i, m, e in ((0, 15.0, 0.01), (1, 15.5, 0.02))
+    ])
+    PhotometryReducedDatum.objects.create(target=target, timestamp=TIMES[2], limit=19.5, bandpass="G(Gaia)",
+                                          source_name="GAIA")
+    result = ingest(target, data)
+    assert (result.inserted, result.total) == (2, 5)
+    assert PhotometryReducedDatum.objects.filter(target=target).count() == 5
+    again = ingest(target, data, chunk_size=1)
+    assert (again.inserted, again.total) == (0, 5)
 
 
-def test_garbage_is_counted_not_stored(target):
-    frame = frame_of(
-        ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04", None, "2020-01-06", "2020-01-06"],
-        [15.0, 15.1, 15.2, 15.3, 15.4, np.nan, 15.6],
-        [0.01, np.nan, -0.1, np.inf, 0.01, np.nan, 0.01],
-    )
-    frame = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)  # an exact duplicate row
-    result, cleaned = ingest(target, frame)
-    assert result.inserted == 2
-    assert cleaned.attrs["skipped"] == {"invalid error": 3, "no time": 1, "no magnitude": 1, "duplicate": 1}
+def test_a_failure_in_a_later_chunk_stores_nothing(target):
+    data = frame()
+    chunks = build_rows(target.pk, data, source_name="GAIA", source_location="", bandpass=data["band"],
+                        default_facility="Gaia", default_observer="Gaia", chunk_size=2)
 
+    def broken():
+        yield next(chunks)
+        raise RuntimeError("disk full")
 
-def test_a_failure_in_the_middle_of_the_insert_leaves_nothing(target, monkeypatch):
-    import bhtom_base.ingest as ingest_module
-
-    frame = frame_of(["2020-01-01", "2020-01-02", "2020-01-03"], [15.0, 15.1, 15.2], [0.01] * 3)
-    cleaned = clean_lightcurve(frame)
-    rows = build_rows(target.pk, cleaned, source_name="TEST", source_location="", default_facility="F",
-                      default_observer="O", bandpass=cleaned["band"])
-    real_bulk_create = PhotometryReducedDatum.objects.bulk_create
-    calls = []
-
-    def failing_bulk_create(batch, **kwargs):
-        calls.append(len(batch))
-        if len(calls) == 2:
-            raise RuntimeError("database went away")
-        return real_bulk_create(batch, **kwargs)
-
-    monkeypatch.setattr(ingest_module, "BATCH_SIZE", 1)
-    monkeypatch.setattr(PhotometryReducedDatum.objects, "bulk_create", failing_bulk_create)
     with pytest.raises(RuntimeError):
-        ingest_rows(target.pk, "TEST", rows)
-    assert calls == [1, 1]
+        ingest_rows(target.pk, "GAIA", broken())
     assert PhotometryReducedDatum.objects.filter(target=target).count() == 0
+
+
+def test_an_observer_of_the_frame_is_kept(target):
+    ingest(target, frame(observer="ASAS-SN bf"))
+    values = list(PhotometryReducedDatum.objects.filter(target=target).values_list("value", flat=True))
+    assert values == [{"observer": "ASAS-SN bf"}] * 5
+    assert PhotometryReducedDatum.objects.filter(target=target, value__observer="ASAS-SN bf").count() == 5

@@ -4,24 +4,32 @@
     manage.py update_reduced_data 12 "Gaia16aye"       # by id or by name
     manage.py update_reduced_data --source GAIA --source GAIA_DR3
     manage.py update_reduced_data --due --workers 8    # cron: what is due, 8 at once
+    manage.py update_reduced_data --due --workers 8 --processes 4   # hosts split over 4 processes
     manage.py update_reduced_data --enqueue            # hand the work to db_worker processes
+
+See docs/workers.md (cadence, politeness, workers on several machines).
 
 Exit status 0 when every update succeeded (or was not configured / not
 applicable), 1 when any failed; one failure never stops the others.
 """
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import sys
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import threading
+from itertools import zip_longest
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections, connection
+from django.db import connection, connections
 from tom_targets.models import Target, TargetName
 
-from bhtom_base.models import UpdateStatus
+from bhtom_base.models import LightcurveUpdateState, UpdateStatus
 from bhtom_base.registry import broker_classes
 from bhtom_base.report import LightcurveUpdateReport
-from bhtom_base.scheduling import due_pairs, enqueue_pairs
+from bhtom_base.scheduling import due_pairs, enqueue_pairs, next_due_text
 from bhtom_base.update import update_lightcurve
 
 
@@ -36,7 +44,13 @@ class Command(BaseCommand):
                             help="fetch everything again, data releases included")
         parser.add_argument("--due", action="store_true",
                             help="only the pairs whose cadence has passed since their last success")
-        parser.add_argument("--workers", type=int, default=1, help="updates to run at once (default 1)")
+        parser.add_argument("--workers", type=int, default=1,
+                            help="updates to run at once, as threads (default 1); each survey host still gets "
+                                 "at most its own politeness limits (BHTOM_POLITENESS)")
+        parser.add_argument("--processes", type=int, default=1,
+                            help="split the survey hosts over this many processes (each with --workers "
+                                 "threads) to use several CPU cores; one host is never split, so its "
+                                 "politeness limits still hold (default 1)")
         parser.add_argument("--enqueue", action="store_true",
                             help="queue one task per (target, source) instead of running them here")
         parser.add_argument("--quiet", action="store_true", help="no progress bar; summary of problems only")
@@ -50,9 +64,14 @@ class Command(BaseCommand):
             pairs = due_pairs(pairs, classes)
         if options["enqueue"]:
             queued = enqueue_pairs(pairs, force=options["force"])
-            self.stdout.write(f"Queued {queued} updates ({len(targets)} targets x {len(sources)} sources).")
+            considered = len(targets) * len(sources)
+            due = f", {considered - queued} not due" if options["due"] else ""
+            self.stdout.write(f"Queued {queued} updates ({len(targets)} targets x {len(sources)} sources{due}).")
             return
-        reports = self._run(pairs, classes, options)
+        if options["processes"] > 1:
+            reports = self._run_processes(pairs, classes, options)
+        else:
+            reports = self._run(pairs, classes, options)
         self._summary(reports, quiet=options["quiet"])
         failed = [report for report in reports if report.failed]
         if failed:
@@ -88,31 +107,67 @@ class Command(BaseCommand):
         return found
 
     def _run(self, pairs, classes, options) -> list[LightcurveUpdateReport]:
+        """Run the pairs on ``--workers`` threads; the HTTP gates keep each host's limits.
+
+        Each thread keeps one database connection for all its updates and closes
+        it when the work is done (opening one per update costs more than most
+        updates). Pairs are interleaved by source so every host is busy from the
+        start instead of one survey at a time.
+        """
         workers = max(1, options["workers"])
-        if connection.vendor == "sqlite" and connection.settings_dict["NAME"] in ("", ":memory:"):
+        if connection.vendor == "sqlite" and connection.settings_dict["NAME"] in ("", ":memory:") or (
+            connection.vendor == "sqlite" and "mode=memory" in str(connection.settings_dict["NAME"])
+        ):
             workers = 1  # an in-memory database is private to one connection
+        if connection.in_atomic_block:
+            workers = 1  # inside a transaction (tests): other connections would not see its rows
         progress = self._progress(len(pairs), options["quiet"])
-
-        def run(pair) -> LightcurveUpdateReport:
-            target, source = pair
-            try:
-                return update_lightcurve(classes[source](), target, force=options["force"])
-            finally:
-                if workers > 1:
-                    close_old_connections()
-
+        force = options["force"]
+        todo: queue.SimpleQueue = queue.SimpleQueue()
+        for pair in _interleave_by_source(pairs):
+            todo.put(pair)
         reports: list[LightcurveUpdateReport] = []
+        lock = threading.Lock()
+
+        def work(own_connection: bool) -> None:
+            try:
+                while True:
+                    try:
+                        target, source = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    report = update_lightcurve(classes[source](), target, force=force)
+                    with lock:
+                        reports.append(report)
+                        progress.update(1)
+            finally:
+                if own_connection:
+                    connections.close_all()
+
         if workers == 1:
-            for pair in pairs:
-                reports.append(run(pair))
-                progress.update(1)
+            work(own_connection=False)
         else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(run, pair) for pair in pairs]
-                for future in as_completed(futures):
-                    reports.append(future.result())
-                    progress.update(1)
+            threads = [threading.Thread(target=work, args=(True,), name=f"update-{i}") for i in range(workers)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         progress.close()
+        order = {(t.name, s): i for i, (t, s) in enumerate(pairs)}
+        reports.sort(key=lambda r: order.get((r.target_name, r.source), 0))
+        return reports
+
+    def _run_processes(self, pairs, classes, options) -> list[LightcurveUpdateReport]:
+        """Fork one process per group of survey hosts; each runs its pairs on ``--workers`` threads."""
+        groups = _split_by_host(pairs, options["processes"])
+        if len(groups) <= 1 or connection.in_atomic_block:
+            return self._run(pairs, classes, options)
+        connections.close_all()  # a forked child must open its own connections
+        child_options = {**options, "quiet": True}
+        context = multiprocessing.get_context("fork")
+        with context.Pool(len(groups)) as pool:
+            results = pool.map(_run_group, [(group, classes, child_options) for group in groups])
+        reports = [report for result in results for report in result]
         order = {(t.name, s): i for i, (t, s) in enumerate(pairs)}
         reports.sort(key=lambda r: order.get((r.target_name, r.source), 0))
         return reports
@@ -127,12 +182,20 @@ class Command(BaseCommand):
     def _summary(self, reports: list[LightcurveUpdateReport], quiet: bool) -> None:
         shown = [r for r in reports if r.failed] if quiet else reports
         if shown:
+            states = {
+                (state.target.name, state.source): state
+                for state in LightcurveUpdateState.objects.filter(
+                    source__in={r.source for r in shown}, target__name__in={r.target_name for r in shown}
+                ).select_related("target")
+            } if len(shown) <= 2000 else {}
             width = max(len(r.target_name) for r in shown)
-            self.stdout.write(f"{'target':<{width}}  {'source':<9} {'status':<15} {'new':>7} {'total':>7}  error")
+            self.stdout.write(f"{'target':<{width}}  {'source':<9} {'status':<15} {'new':>7} {'total':>7}  "
+                              f"{'next due':<20}  error")
             for r in shown:
+                due = next_due_text(states.get((r.target_name, r.source))) if states else ""
                 self.stdout.write(
                     f"{r.target_name:<{width}}  {r.source:<9} {r.status:<15} {r.new_points:>7} "
-                    f"{r.total_points:>7}  {r.error}"
+                    f"{r.total_points:>7}  {due:<20}  {r.error}"
                 )
         counts: dict[str, int] = {}
         for r in reports:
@@ -150,3 +213,32 @@ class _NoProgress:
 
     def close(self) -> None:
         pass
+
+
+def _interleave_by_source(pairs: list[tuple]) -> list[tuple]:
+    """A, B, C, A, B, C... instead of all of A first: every host gets work at once."""
+    by_source: dict[str, list[tuple]] = {}
+    for pair in pairs:
+        by_source.setdefault(pair[1], []).append(pair)
+    return [pair for group in zip_longest(*by_source.values()) for pair in group if pair is not None]
+
+
+def _split_by_host(pairs: list[tuple], processes: int) -> list[list[tuple]]:
+    """Groups of pairs, one host never in two groups, balanced by number of pairs."""
+    urls = getattr(settings, "BHTOM_URLS", {})
+    by_host: dict[str, list[tuple]] = {}
+    for pair in pairs:
+        by_host.setdefault(urlsplit(urls.get(pair[1], "")).netloc or pair[1], []).append(pair)
+    groups: list[list[tuple]] = [[] for _ in range(min(processes, len(by_host)))]
+    for host_pairs in sorted(by_host.values(), key=len, reverse=True):
+        min(groups, key=len).extend(host_pairs)
+    return [group for group in groups if group]
+
+
+def _run_group(job) -> list[LightcurveUpdateReport]:
+    """In a forked child: run one group of pairs on threads, then close the child's connections."""
+    pairs, classes, options = job
+    try:
+        return Command()._run(pairs, classes, options)
+    finally:
+        connections.close_all()
