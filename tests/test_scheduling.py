@@ -183,8 +183,8 @@ def test_the_admin_action_queues_the_selected_pairs(target, admin_client, settin
     state = LightcurveUpdateState.objects.create(target=target, source="GAIA", status=UpdateStatus.FAILED)
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post("/admin/bhtom_base/lightcurveupdatestate/",
-                                     {"action": "queue_update", "_selected_action": [state.pk]})
+                                     {"action": "update_now", "_selected_action": [state.pk]})
     assert response.status_code == 302
     state.refresh_from_db()
     assert state.status == "queued"
-    assert [r.args for r in default_task_backend.results] == [[target.pk, "GAIA", False]]
+    assert [r.args for r in default_task_backend.results] == [[target.pk, "GAIA", True]]

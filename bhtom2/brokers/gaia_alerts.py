@@ -104,10 +104,11 @@ def parse(content: bytes) -> pd.DataFrame:
 def _tcb_to_utc(dates: pd.Series, jd: pd.Series) -> pd.Series:
     """TCB calendar dates (JD where a date is missing) -> UTC timestamps, vectorised; NaT if unreadable."""
     from_dates = isot_to_utc(dates.to_numpy(dtype=object), scale="tcb")
-    from_jd = jd_to_utc(jd.to_numpy(dtype=float), scale="tcb")
-    result = from_dates.where(from_dates.notna(), from_jd)
-    result.index = dates.index
-    return result
+    missing = from_dates.isna().to_numpy()
+    if missing.any():  # only where the calendar date is absent or unreadable
+        from_dates[missing] = jd_to_utc(jd.to_numpy(dtype=float)[missing], scale="tcb").to_numpy()
+    from_dates.index = dates.index
+    return from_dates
 
 
 def parse_alerts_index(content: bytes) -> pd.DataFrame:

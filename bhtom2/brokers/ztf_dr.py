@@ -134,11 +134,9 @@ def _read_table(text: str) -> tuple[pd.DataFrame, bool]:
 
 def _read_ipac(text: str) -> pd.DataFrame:
     from astropy.io import ascii as astropy_ascii
-    from astropy.io.ascii.core import InconsistentTableError
-
     try:
         table = astropy_ascii.read(text, format="ipac", guess=False)
-    except (InconsistentTableError, ValueError, IndexError) as error:
+    except Exception as error:  # astropy's readers raise many kinds on malformed tables
         raise ParseError(f"unreadable ZTF lightcurve IPAC table: {error}") from None
     frame = table.to_pandas()
     frame.columns = [str(column).strip() for column in frame.columns]
