@@ -97,6 +97,14 @@ FORMAT_MODULE_PATH = ["tom_base.formats"]
 STATIC_URL = "/static/"
 STATIC_ROOT = os.environ.get("STATIC_ROOT", str(BASE_DIR / "_static"))
 STATICFILES_DIRS: list[str] = []
+# Bootstrap from the site itself when scripts/setup.sh could fetch it (offline demo, closed networks).
+VENDOR_STATIC = BASE_DIR / "vendor_static"
+if (VENDOR_STATIC / "bootstrap" / "bootstrap.min.css").exists():
+    STATICFILES_DIRS.append(str(VENDOR_STATIC))
+    BOOTSTRAP5 = {
+        "css_url": {"url": STATIC_URL + "bootstrap/bootstrap.min.css"},
+        "javascript_url": {"url": STATIC_URL + "bootstrap/bootstrap.bundle.min.js"},
+    }
 MEDIA_ROOT = os.environ.get("MEDIA_ROOT", str(BASE_DIR / "data"))
 MEDIA_URL = "/data/"
 
