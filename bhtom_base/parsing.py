@@ -1,6 +1,7 @@
 """Small helpers every parser uses to turn bad input into a clear ``ParseError``."""
 from __future__ import annotations
 
+import json
 import re
 
 from .errors import ParseError
@@ -36,3 +37,16 @@ def reject_html(text: str, *, what: str) -> None:
         title = re.search(r"<title>(.*?)</title>", text[:4096], re.IGNORECASE | re.DOTALL)
         detail = f" ({title.group(1).strip()[:100]})" if title else ""
         raise ParseError(f"an HTML page{detail} where a {what} was expected")
+
+
+def load_json_object(content: bytes | str, *, what: str) -> dict:
+    """A JSON object from a survey; empty bodies, HTML pages, bad JSON and non-objects are ParseErrors."""
+    text = decode_text(content, what=what)
+    reject_html(text, what=what)
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise ParseError(f"unreadable {what} (not JSON: {error})") from None
+    if not isinstance(value, dict):
+        raise ParseError(f"unreadable {what}: expected a JSON object, not an {type(value).__name__}")
+    return value

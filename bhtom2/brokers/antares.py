@@ -37,7 +37,7 @@ from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, NoSurveyName, ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import empty_lightcurve, make_lightcurve
-from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.parsing import load_json_object
 from bhtom_base.survey_names import get_survey_name
 
 PASSBANDS = {"g": "g", "R": "R", "r": "R", "i": "i"}
@@ -46,14 +46,7 @@ LISTING_SORT = "-properties.newest_alert_observation_time"
 
 
 def _load_json(content: bytes, what: str) -> dict:
-    text = decode_text(content, what=what)
-    reject_html(text, what=what)
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise ParseError(f"unreadable {what} (not JSON: {error})") from None
-    if not isinstance(data, dict):
-        raise ParseError(f"not an {what}: expected a JSON object")
+    data = load_json_object(content, what=what)
     if "errors" in data and "data" not in data:
         detail = "; ".join(str(e.get("detail") or e.get("title") or e) for e in data["errors"] if e)[:200]
         raise ParseError(f"ANTARES answered with an error: {detail or 'unknown'}")

@@ -24,7 +24,6 @@ it is taken as UTC as given.
 """
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import datetime
@@ -42,7 +41,7 @@ from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, NoSurveyName, ParseError
 from bhtom_base.lightcurve import make_lightcurve
 from bhtom_base.models import UpdateStatus
-from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.parsing import decode_text, load_json_object, reject_html
 from bhtom_base.report import LightcurveUpdateReport
 from bhtom_base.times import mjd_to_utc
 
@@ -237,12 +236,4 @@ class AtlasBroker(BHTOMBroker):
 
 
 def _json(content: bytes, what: str) -> dict:
-    text = decode_text(content, what=what)
-    reject_html(text, what=what)
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise ParseError(f"{what} is not JSON: {text[:80]!r}") from None
-    if not isinstance(value, dict):
-        raise ParseError(f"{what} is not a JSON object")
-    return value
+    return load_json_object(content, what=what)

@@ -23,7 +23,6 @@ The observatory string ("Mercator, Lovro Pala") is both facility and observer.
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 
@@ -37,7 +36,7 @@ from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import make_lightcurve
-from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.parsing import load_json_object
 from bhtom_base.times import mjd_to_utc
 
 WHAT = "CPCS lightcurve"
@@ -52,14 +51,7 @@ TOKEN_VARIABLE = "CPCS_DATA_ACCESS_HASHTAG"
 
 def parse(content: bytes) -> pd.DataFrame:
     """A ``get_alert_lc_data`` JSON answer -> standard frame."""
-    text = decode_text(content, what=WHAT)
-    reject_html(text, what=WHAT)
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise ParseError(f"unreadable {WHAT} (not JSON: {error})") from None
-    if not isinstance(data, dict):
-        raise ParseError(f"unreadable {WHAT}: a JSON {type(data).__name__}, not an object")
+    data = load_json_object(content, what=WHAT)
     missing = [key for key in REQUIRED if key not in data]
     if missing:
         detail = f" ({str(data.get('error'))[:100]})" if "error" in data else ""

@@ -20,7 +20,6 @@ original left exactly 13.5 and 17 without a model).
 from __future__ import annotations
 
 import io
-import math
 import re
 import threading
 import time
@@ -41,6 +40,7 @@ from bhtom_base.errors import BrokerError, ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.sky import separation_arcsec
 from bhtom_base.times import isot_to_utc, jd_to_utc
 
 _ROW = re.compile(
@@ -130,11 +130,8 @@ def parse_alerts_index(content: bytes) -> pd.DataFrame:
 
 
 def angular_separation_deg(ra1, dec1, ra2: float, dec2: float) -> np.ndarray:
-    """Great-circle distance in degrees (haversine), vectorised over the first position."""
-    ra1, dec1 = np.radians(np.asarray(ra1, dtype=float)), np.radians(np.asarray(dec1, dtype=float))
-    ra2, dec2 = math.radians(ra2), math.radians(dec2)
-    a = np.sin((dec1 - dec2) / 2) ** 2 + np.cos(dec1) * math.cos(dec2) * np.sin((ra1 - ra2) / 2) ** 2
-    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(a, 0, 1))))
+    """Great-circle distance in degrees, vectorised over the first position."""
+    return separation_arcsec(ra1, dec1, ra2, dec2) / 3600
 
 
 @dataclass

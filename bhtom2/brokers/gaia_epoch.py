@@ -65,6 +65,7 @@ from bhtom_base.errors import NoSurveyName, ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import concat_lightcurves, make_lightcurve
 from bhtom_base.parsing import looks_like_html
+from bhtom_base.sky import separation_arcsec
 
 GAIA_TIME_ORIGIN_JD = 2455197.5
 GAIA_TIME_RANGE = (-3653.0, 36525.0)  # days from 2010.0: years 2000 to 2110, anything else is corrupt
@@ -344,11 +345,7 @@ def parse_cone(content: bytes) -> pd.DataFrame:
                  & np.isfinite(frame["dec"])].reset_index(drop=True)
 
 
-def _separation_arcsec(ra1, dec1, ra2: float, dec2: float) -> np.ndarray:
-    ra1, dec1 = np.radians(np.asarray(ra1, dtype=float)), np.radians(np.asarray(dec1, dtype=float))
-    ra2, dec2 = math.radians(ra2), math.radians(dec2)
-    a = np.sin((dec1 - dec2) / 2) ** 2 + np.cos(dec1) * math.cos(dec2) * np.sin((ra1 - ra2) / 2) ** 2
-    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))) * 3600
+
 
 
 def match_separation(candidates: pd.DataFrame, ra: float, dec: float, epoch: float,
@@ -363,8 +360,8 @@ def match_separation(candidates: pd.DataFrame, ra: float, dec: float, epoch: flo
     cos_dec = np.maximum(np.cos(np.radians(candidates["dec"].to_numpy(dtype=float))), 1e-6)
     moved_ra = candidates["ra"].to_numpy(dtype=float) + pmra * years / 3.6e6 / cos_dec
     moved_dec = np.clip(candidates["dec"].to_numpy(dtype=float) + pmdec * years / 3.6e6, -90.0, 90.0)
-    at_gaia_epoch = _separation_arcsec(candidates["ra"], candidates["dec"], ra, dec)
-    at_target_epoch = _separation_arcsec(np.mod(moved_ra, 360.0), moved_dec, ra, dec)
+    at_gaia_epoch = separation_arcsec(candidates["ra"], candidates["dec"], ra, dec)
+    at_target_epoch = separation_arcsec(np.mod(moved_ra, 360.0), moved_dec, ra, dec)
     return np.fmin(at_gaia_epoch, at_target_epoch)
 
 

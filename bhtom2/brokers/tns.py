@@ -40,7 +40,7 @@ from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import make_lightcurve
-from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.parsing import load_json_object
 from bhtom_base.survey_names import get_survey_name, set_survey_name
 from bhtom_base.times import isot_to_utc, jd_to_utc
 
@@ -54,14 +54,7 @@ _BAND = re.compile(r"[A-Za-z0-9_.+\-' ]{1,32}")
 
 def _reply(content: bytes, what: str):
     """The ``reply`` of a TNS API answer (older API: data.reply; newer: data itself)."""
-    text = decode_text(content, what=what)
-    reject_html(text, what=what)
-    try:
-        answer = json.loads(text)
-    except ValueError:
-        raise ParseError(f"{what} is not JSON: {text[:80]!r}") from None
-    if not isinstance(answer, dict):
-        raise ParseError(f"{what} is not a JSON object")
+    answer = load_json_object(content, what=what)
     code = answer.get("id_code")
     if code not in (200, "200", None):
         raise ParseError(f"TNS answered {code} {str(answer.get('id_message') or '')[:120]}".rstrip())

@@ -40,6 +40,7 @@ from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import concat_lightcurves, empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.sky import separation_arcsec
 
 API = "/ztf/v1"
 FIDS = {1: "g", 2: "r", 3: "i"}
@@ -148,14 +149,6 @@ def parse_objects(content: bytes) -> pd.DataFrame:
     table["meanra"] = pd.to_numeric(table["meanra"], errors="coerce")
     table["meandec"] = pd.to_numeric(table["meandec"], errors="coerce")
     return table.dropna().reset_index(drop=True)
-
-
-def separation_arcsec(ra, dec, ra0: float, dec0: float) -> np.ndarray:
-    """Great-circle distances (haversine) from (ra0, dec0), in arcsec."""
-    ra, dec = np.radians(np.asarray(ra, dtype=float)), np.radians(np.asarray(dec, dtype=float))
-    ra0, dec0 = math.radians(ra0), math.radians(dec0)
-    a = np.sin((dec - dec0) / 2) ** 2 + np.cos(dec) * math.cos(dec0) * np.sin((ra - ra0) / 2) ** 2
-    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))) * 3600
 
 
 class ZTFAlerceBroker(BHTOMBroker):

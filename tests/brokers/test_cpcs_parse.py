@@ -65,7 +65,7 @@ def test_odd_filter_or_catalogue_is_left_out():
         (b"<html><head><title>Login</title></head></html>", "HTML page"),
         (b"", "empty"),
         (b'{"mjd": [1, 2', "not JSON"),
-        (b"[1, 2]", "not an object"),
+        (b"[1, 2]", "expected a JSON object"),
         (b'{"error": "no such alert"}', "no such alert"),
         (b'{"mjd": [1.0], "mag": [], "magerr": [1], "filter": ["r"], "catalog": ["x"]}', "not a list of 1"),
     ],
