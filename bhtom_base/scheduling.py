@@ -46,6 +46,11 @@ def due_pairs(pairs: list[tuple[Target, str]], classes: dict | None = None) -> l
     return due
 
 
+def in_flight(state: LightcurveUpdateState, now: datetime | None = None) -> bool:
+    """Queued or running, and its lease not yet expired: a worker has it or will take it."""
+    return state.status in (UpdateStatus.QUEUED, UpdateStatus.RUNNING) and not is_due(state, now)
+
+
 def is_due(state: LightcurveUpdateState, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     if state.status == UpdateStatus.NEVER_RUN:

@@ -23,7 +23,3 @@ def set_survey_name(target: Target, source_name: str, name: str) -> None:
         extra.value = name
         extra.save()
 
-
-def survey_names(target: Target, source_names: list[str]) -> dict[str, str]:
-    rows = TargetExtra.objects.filter(target=target, key__in=source_names).values_list("key", "value")
-    return {key: value.strip() for key, value in rows if value and value.strip()}

@@ -24,12 +24,11 @@ from django.views.decorators.http import require_GET, require_POST
 from tom_targets.models import Target
 
 from .lightcurve_json import lightcurve_payload
-from .models import LightcurveUpdateState, UpdateStatus
+from .models import LightcurveUpdateState
 from .permissions import can_update, updatable_target, viewable_target
 from .registry import broker_classes
-from .scheduling import enqueue_pairs
+from .scheduling import enqueue_pairs, in_flight
 from .status import source_statuses
-from .update import running_lease
 
 POLL_SECONDS = 2
 
@@ -37,16 +36,12 @@ POLL_SECONDS = 2
 def enqueue_target(target: Target) -> int:
     """One forced task per installed source of the target (the user asked for fresh data).
 
-    A source already queued or running (within the running lease) is not queued
-    again, so pressing the button twice does not double the work.
+    A source already queued or running (within its lease, the same rule as
+    ``--due``) is not queued again, so pressing the button twice does not double
+    the work.
     """
     now = timezone.now()
-    busy = set()
-    for state in LightcurveUpdateState.objects.filter(target=target):
-        if state.status == UpdateStatus.RUNNING and state.running_until and state.running_until > now:
-            busy.add(state.source)
-        if state.status == UpdateStatus.QUEUED and state.queued_at and state.queued_at > now - running_lease():
-            busy.add(state.source)
+    busy = {state.source for state in LightcurveUpdateState.objects.filter(target=target) if in_flight(state, now)}
     sources = [source for source in sorted(broker_classes()) if source not in busy]
     return enqueue_pairs([(target, source) for source in sources], force=True)
 
