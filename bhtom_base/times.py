@@ -17,22 +17,26 @@ MJD_OFFSET = 2_400_000.5
 
 def jd_to_utc(jd, *, scale: str = "utc", **time_kwargs) -> pd.Series:
     """Julian dates in ``scale`` (utc, tt, tdb, tcb...) -> UTC timestamps; NaT where invalid."""
-    values = pd.to_numeric(pd.Series(jd), errors="coerce").to_numpy(dtype=float)
-    result = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-    valid = np.isfinite(values) & (values >= JD_MIN) & (values <= JD_MAX)
-    if valid.any():
-        whole = np.floor(values[valid])
-        kwargs = {key: (value[valid] if isinstance(value, np.ndarray) else value)
-                  for key, value in time_kwargs.items()}
-        time = Time(whole, values[valid] - whole, format="jd", scale=scale, **kwargs)
-        result[valid] = time.utc.to_value("datetime64").astype("datetime64[ns]")
-    return pd.Series(pd.to_datetime(result, utc=True))
+    return _to_utc(jd, "jd", 0.0, scale, time_kwargs)
 
 
 def mjd_to_utc(mjd, *, scale: str = "utc", **time_kwargs) -> pd.Series:
     """Modified Julian dates in ``scale`` -> UTC timestamps; NaT where invalid."""
-    values = pd.to_numeric(pd.Series(mjd), errors="coerce").to_numpy(dtype=float)
-    return jd_to_utc(values + MJD_OFFSET, scale=scale, **time_kwargs)
+    return _to_utc(mjd, "mjd", MJD_OFFSET, scale, time_kwargs)
+
+
+def _to_utc(values, time_format: str, jd_offset: float, scale: str, time_kwargs: dict) -> pd.Series:
+    """One astropy call for the valid values, given as whole + fraction in their own format (no precision lost)."""
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    result = np.full(numbers.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    valid = np.isfinite(numbers) & (numbers + jd_offset >= JD_MIN) & (numbers + jd_offset <= JD_MAX)
+    if valid.any():
+        whole = np.floor(numbers[valid])
+        kwargs = {key: (value[valid] if isinstance(value, np.ndarray) else value)
+                  for key, value in time_kwargs.items()}
+        time = Time(whole, numbers[valid] - whole, format=time_format, scale=scale, **kwargs)
+        result[valid] = time.utc.to_value("datetime64").astype("datetime64[ns]")
+    return pd.Series(pd.to_datetime(result, utc=True))
 
 
 def isot_to_utc(dates, *, scale: str = "utc") -> pd.Series:

@@ -29,7 +29,6 @@ from datetime import datetime
 import astropy.units as u
 import numpy as np
 import pandas as pd
-from astropy.time import Time
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
@@ -39,6 +38,7 @@ from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import load_json_object
 from bhtom_base.survey_names import get_survey_name
+from bhtom_base.times import mjd_to_utc
 
 PASSBANDS = {"g": "g", "R": "R", "r": "R", "i": "i"}
 REQUIRED = ("ant_mjd", "ant_passband", "ant_mag", "ant_magerr", "ant_maglim")
@@ -96,9 +96,8 @@ def parse_lightcurve_csv(text: str) -> pd.DataFrame:
     keep &= ~other
     detected = np.isfinite(mag)
     limit = np.where(detected, np.nan, maglim)
-    time = Time(mjd[keep], format="mjd", scale="utc") if keep.any() else None
     return make_lightcurve(
-        time=pd.to_datetime(time.to_value("datetime64"), utc=True) if time is not None else [],
+        time=mjd_to_utc(mjd[keep]).to_numpy(),
         mag=mag[keep],
         mag_err=err[keep],
         band=band[keep].to_numpy(dtype=object),

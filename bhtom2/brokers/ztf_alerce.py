@@ -31,7 +31,6 @@ from datetime import datetime
 import astropy.units as u
 import numpy as np
 import pandas as pd
-from astropy.time import Time
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
@@ -41,6 +40,7 @@ from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import concat_lightcurves, empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.sky import separation_arcsec
+from bhtom_base.times import mjd_to_utc
 
 API = "/ztf/v1"
 FIDS = {1: "g", 2: "r", 3: "i"}
@@ -104,9 +104,8 @@ def _rows_frame(rows: list, *, detections: bool) -> pd.DataFrame:
         mag = np.full(int(keep.sum()), np.nan)
         err = np.full(int(keep.sum()), np.nan)
         limit = _column(table, "diffmaglim")[keep]
-    time = Time(mjd[keep], format="mjd", scale="utc") if keep.any() else None
     return make_lightcurve(
-        time=pd.to_datetime(time.to_value("datetime64"), utc=True) if time is not None else [],
+        time=mjd_to_utc(mjd[keep]).to_numpy(),
         mag=mag,
         mag_err=err,
         band=band[keep].to_numpy(dtype=object),

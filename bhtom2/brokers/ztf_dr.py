@@ -58,6 +58,7 @@ from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import concat_lightcurves, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.survey_names import set_survey_name
+from bhtom_base.times import mjd_to_utc
 
 PATH = "/cgi-bin/ZTF/nph_light_curves"
 BAD_CATFLAGS_MASK = 32768
@@ -99,9 +100,8 @@ def parse(content: bytes) -> pd.DataFrame:
             skipped[reason] = int(bad.sum())
         keep &= ~bad
     # Anything else (no magnitude, no error) is left to clean_lightcurve, which counts it.
-    time = Time(mjd[keep], format="mjd", scale="utc") if keep.any() else None
     frame = make_lightcurve(
-        time=pd.to_datetime(time.to_value("datetime64"), utc=True) if time is not None else [],
+        time=mjd_to_utc(mjd[keep]).to_numpy(),
         mag=mag[keep],
         mag_err=err[keep],
         band=band[keep].to_numpy(dtype=object),
