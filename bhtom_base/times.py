@@ -15,6 +15,11 @@ JD_MAX = 2_524_593.5  # 2200-01-01
 MJD_OFFSET = 2_400_000.5
 
 
+def valid_jd(jd: np.ndarray) -> np.ndarray:
+    """Where Julian dates are finite and between 1800 and 2200 (astropy/ERFA raise outside)."""
+    return np.isfinite(jd) & (jd >= JD_MIN) & (jd <= JD_MAX)
+
+
 def jd_to_utc(jd, *, scale: str = "utc", **time_kwargs) -> pd.Series:
     """Julian dates in ``scale`` (utc, tt, tdb, tcb...) -> UTC timestamps; NaT where invalid."""
     return _to_utc(jd, "jd", 0.0, scale, time_kwargs)
@@ -29,7 +34,7 @@ def _to_utc(values, time_format: str, jd_offset: float, scale: str, time_kwargs:
     """One astropy call for the valid values, given as whole + fraction in their own format (no precision lost)."""
     numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
     result = np.full(numbers.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-    valid = np.isfinite(numbers) & (numbers + jd_offset >= JD_MIN) & (numbers + jd_offset <= JD_MAX)
+    valid = valid_jd(numbers + jd_offset)
     if valid.any():
         whole = np.floor(numbers[valid])
         kwargs = {key: (value[valid] if isinstance(value, np.ndarray) else value)

@@ -33,3 +33,13 @@ def test_a_parser_given_an_absurd_time_counts_the_row_instead_of_failing():
               b' {"mjd": 59000.5, "fid": 2, "magpsf": 17.0, "sigmapsf": 0.1, "isdiffpos": "t"}]'
     frame = parse_alerce(content)
     assert frame["time"].isna().sum() == 1 and frame["time"].notna().sum() == 1
+
+
+def test_hjd_parsers_count_an_absurd_time_instead_of_failing():
+    from bhtom2.brokers.kmtnet import parse_pysis
+    from bhtom2.brokers.ogle_ews import parse as parse_ogle
+
+    ogle = parse_ogle(b"1e300 15.0 0.01 1.0 100\n2456800.5 15.0 0.01 1.0 100\n", ra=268.2, dec=-29.6)
+    kmt = parse_pysis(b"1e300 0 0 15.0 0.01 2.0 100 1.0\n7000.5 0 0 15.0 0.01 2.0 100 1.0\n", site="C", band="I")
+    for frame in (ogle, kmt):
+        assert frame["time"].isna().sum() == 1 and frame["time"].notna().sum() == 1

@@ -35,6 +35,7 @@ from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import decode_text
 from bhtom_base.survey_names import set_survey_name
+from bhtom_base.times import mjd_to_utc
 
 NOT_COVERED = "not covered by CSS data"
 _TABLE = re.compile(r"<table\b(?P<body>.*?)</table>", re.IGNORECASE | re.DOTALL)
@@ -97,7 +98,7 @@ def parse(content: bytes) -> pd.DataFrame:
     readable = np.isfinite(mjd) & np.isfinite(mag) & np.isfinite(err)
     if (~readable).any():
         skipped["unreadable row"] = int((~readable).sum())
-    times = pd.to_datetime(mjd[readable] + 2400000.5, unit="D", origin="julian", utc=True)
+    times = mjd_to_utc(mjd[readable]).to_numpy()
     frame = make_lightcurve(time=times, mag=mag[readable], mag_err=err[readable], band="CL", skipped=skipped)
     frame.attrs["crts_id"] = nearest or (str(photometry["OBJ ID"].iloc[0]) if len(photometry) else None)
     return frame

@@ -25,6 +25,8 @@ import pandas as pd
 from astropy.coordinates import SkyCoord
 from astropy.time import Time, TimeDelta
 
+from bhtom_base.times import valid_jd
+
 AU_LIGHT_SECONDS = float((const.au / const.c).to_value(u.s))
 
 
@@ -51,13 +53,15 @@ def heliocentric_delay(jd_tt: np.ndarray, direction: np.ndarray) -> tuple[np.nda
 
 
 def hjd_to_utc(hjd: np.ndarray, ra: float | None = None, dec: float | None = None) -> pd.Series:
-    """Full HJD values (UTC-based) -> UTC timestamps, vectorised (one ``Time`` for all)."""
+    """Full HJD values (UTC-based) -> UTC timestamps, vectorised (one ``Time`` for all); NaT where invalid."""
     hjd = np.asarray(hjd, dtype=float)
-    if len(hjd) == 0:
-        return pd.Series(pd.to_datetime([], utc=True), dtype="datetime64[ns, UTC]")
-    instant = Time(hjd, format="jd", scale="utc")
-    if ra is not None and dec is not None:
-        direction = SkyCoord(float(ra) * u.deg, float(dec) * u.deg).icrs.cartesian.xyz.value
-        delay, rate = heliocentric_delay(instant.tt.jd, direction)
-        instant = instant - TimeDelta(delay - rate * delay, format="sec")
-    return pd.Series(pd.to_datetime(instant.utc.to_value("datetime64"), utc=True), dtype="datetime64[ns, UTC]")
+    result = np.full(hjd.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    valid = valid_jd(hjd)
+    if valid.any():
+        instant = Time(hjd[valid], format="jd", scale="utc")
+        if ra is not None and dec is not None:
+            direction = SkyCoord(float(ra) * u.deg, float(dec) * u.deg).icrs.cartesian.xyz.value
+            delay, rate = heliocentric_delay(instant.tt.jd, direction)
+            instant = instant - TimeDelta(delay - rate * delay, format="sec")
+        result[valid] = instant.utc.to_value("datetime64").astype("datetime64[ns]")
+    return pd.Series(pd.to_datetime(result, utc=True), dtype="datetime64[ns, UTC]")
