@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import astropy.units as u
 from django.conf import settings
@@ -18,12 +19,14 @@ from django.utils import timezone
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
-from .broker import BHTOMBroker
 from .errors import BrokerError, NoSurveyName, NotConfigured
 from .ingest import build_rows, ingest_rows, write_lock
 from .lightcurve import clean_lightcurve
 from .models import LightcurveUpdateState, UpdateStatus
 from .report import LightcurveUpdateReport
+
+if TYPE_CHECKING:
+    from .broker import BHTOMBroker
 
 logger = logging.getLogger("bhtom.update")
 

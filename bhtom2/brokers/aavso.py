@@ -47,7 +47,7 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.times import jd_to_utc
 
@@ -168,7 +168,7 @@ class AAVSOBroker(BHTOMBroker):
     facility_name = "AAVSO"
     observer_name = "AAVSO"
 
-    def parse(self, content: bytes) -> pd.DataFrame:
+    def parse(self, content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         missing = getattr(settings, "BHTOM_AAVSO_MISSING_UNCERTAINTY", None)
         return parse(
             content,

@@ -13,6 +13,7 @@ import astropy.units as u
 import pandas as pd
 
 from bhtom2.data_sources import DataSource
+from bhtom_base.lightcurve import ParseContext
 
 from .irsa_gator import GatorConeBroker, parse_wise_table
 
@@ -21,7 +22,7 @@ BANDS = {"W1": ("w1mpro_ep", "w1sigmpro_ep"), "W2": ("w2mpro_ep", "w2sigmpro_ep"
 COLUMNS = ("ra", "dec", "mjd", "w1mpro_ep", "w1sigmpro_ep", "w2mpro_ep", "w2sigmpro_ep")
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """A Gator IPAC table from ``allwise_p3as_mep`` -> standard frame (W1, W2)."""
     return parse_wise_table(content, what="AllWISE multi-epoch table", bands=BANDS)
 

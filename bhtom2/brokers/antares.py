@@ -35,7 +35,7 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, NoSurveyName, ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import empty_lightcurve, make_lightcurve
+from bhtom_base.lightcurve import ParseContext, empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import load_json_object
 from bhtom_base.survey_names import get_survey_name
 from bhtom_base.times import mjd_to_utc
@@ -53,7 +53,7 @@ def _load_json(content: bytes, what: str) -> dict:
     return data
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """An ANTARES ``/v1/loci/<id>`` locus JSON -> standard frame (its lightcurve)."""
     data = _load_json(content, "ANTARES locus")
     locus = data.get("data")

@@ -38,8 +38,9 @@ from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
-from bhtom_base.errors import FetchError, NoSurveyName, ParseError
-from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.errors import FetchError, ParseError
+from bhtom_base.http import Fetched
+from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.models import UpdateStatus
 from bhtom_base.parsing import decode_text, load_json_object, reject_html
 from bhtom_base.report import LightcurveUpdateReport
@@ -53,7 +54,7 @@ REQUIRED = ("MJD", "m", "dm", "uJy", "duJy", "F", "mag5sig")
 _AVAILABLE_IN = re.compile(r"available in (\d+(?:\.\d+)?) second", re.IGNORECASE)
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """An ATLAS forced photometry result text -> standard frame, columns found by header name."""
     text = decode_text(content, what="ATLAS forced photometry result")
     reject_html(text, what="ATLAS forced photometry result")
@@ -133,6 +134,7 @@ class AtlasBroker(BHTOMBroker):
     update_cadence = 1 * u.day
     facility_name = "ATLAS"
     observer_name = "ATLAS"
+    needs_survey_name = False
 
     parse = staticmethod(parse)
 
@@ -169,20 +171,18 @@ class AtlasBroker(BHTOMBroker):
 
     # -- queue, poll, result ------------------------------------------------------
 
-    def load_lightcurve(self, target: Target, since: datetime | None) -> tuple[pd.DataFrame, str]:
-        if target.ra is None or target.dec is None:
-            raise NoSurveyName(f"{target.name} has no coordinates for ATLAS forced photometry")
+    def fetch(self, target: Target, survey_name: str, since: datetime | None) -> list[Fetched]:
+        """Queue a task, wait for it, read its result and delete it; no result is an empty list."""
         deadline = time.monotonic() + self.max_wait
         mjd_min = Time(since).utc.mjd if since is not None else FIRST_MJD
         task_url = self._queue(float(target.ra), float(target.dec), mjd_min, deadline)
         try:
             result_url = self._wait_for_result(task_url, deadline)
             if result_url is None:  # finished with nothing to measure
-                return make_lightcurve(time=[], mag=[], mag_err=[], band=[]), task_url
-            fetched = self.http.get(result_url, headers=self._headers())
+                return []
+            return [self.http.get(result_url, headers=self._headers())]
         finally:
             self._delete(task_url)
-        return self.parse(fetched.content), result_url
 
     def _queue(self, ra: float, dec: float, mjd_min: float, deadline: float) -> str:
         data = {"ra": f"{ra:.6f}", "dec": f"{dec:.6f}", "mjd_min": f"{mjd_min:.5f}", "send_email": "False"}

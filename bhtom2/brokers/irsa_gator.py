@@ -187,6 +187,7 @@ def parse_wise_table(content: bytes | str, *, what: str, bands: dict[str, tuple[
 class GatorConeBroker(BHTOMBroker):
     """A survey read by a Gator cone search around the target's coordinates (no survey name needed)."""
 
+    needs_survey_name = False
     catalog: str = ""
     columns: tuple[str, ...] = ()
 
@@ -203,6 +204,3 @@ class GatorConeBroker(BHTOMBroker):
     def fetch(self, target, survey_name: str | None, since: datetime | None) -> Fetched:
         return self.http.get(f"{self.base_url}{GATOR_PATH}", params=self.cone_params(target, since))
 
-    def load_lightcurve(self, target, since: datetime | None) -> tuple[pd.DataFrame, str]:
-        fetched = self.fetch(target, None, since)
-        return self.parse(fetched.content), fetched.url

@@ -20,6 +20,7 @@ import pandas as pd
 from astropy.time import Time
 
 from bhtom2.data_sources import DataSource
+from bhtom_base.lightcurve import ParseContext
 
 from .irsa_gator import GatorConeBroker, parse_wise_table
 
@@ -28,7 +29,7 @@ BANDS = {"W1": ("w1mpro", "w1sigmpro"), "W2": ("w2mpro", "w2sigmpro")}
 COLUMNS = ("ra", "dec", "mjd", "w1mpro", "w1sigmpro", "w2mpro", "w2sigmpro", "qual_frame", "cc_flags", "ph_qual")
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """A Gator IPAC table from ``neowiser_p1bs_psd`` -> standard frame (W1, W2)."""
     return parse_wise_table(content, what="NEOWISE table", bands=BANDS)
 

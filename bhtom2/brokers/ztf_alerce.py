@@ -37,7 +37,7 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import concat_lightcurves, empty_lightcurve, make_lightcurve
+from bhtom_base.lightcurve import ParseContext, concat_lightcurves, empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.sky import separation_arcsec
 from bhtom_base.times import mjd_to_utc
@@ -56,7 +56,7 @@ def _load_json(content: bytes, what: str):
         raise ParseError(f"unreadable {what} (not JSON: {error})") from None
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """ALeRCE detections, non-detections or lightcurve JSON -> standard frame."""
     data = _load_json(content, "ALeRCE ZTF lightcurve")
     if isinstance(data, dict) and ("detections" in data or "non_detections" in data):
