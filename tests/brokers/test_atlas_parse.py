@@ -65,6 +65,28 @@ def test_star_on_reduced_images_keeps_only_rows_passing_the_documented_cuts():
     assert set(frame["band"]) == {"c", "o"} and (frame["mag"] > 0).all()
 
 
+def test_stored_magnitudes_are_the_measured_total_flux_in_ab_magnitudes():
+    """Independent of ATLAS's own m: astropy's AB magnitude of uJy (rounded to 1 uJy in the file)."""
+    raw = table(JOB)
+    frame = parse(fixture_bytes(JOB)).set_index("point_id")
+    flux = dict(zip(raw["Obs"], raw["uJy"].astype(float), strict=True))
+    flux_err = dict(zip(raw["Obs"], raw["duJy"].astype(float), strict=True))
+    detections = frame[frame["mag"].notna()]
+    uJy = np.array([flux[obs] for obs in detections.index])
+    ab = (uJy * u.uJy).to_value(u.ABmag)
+    rounding = 2.5 / np.log(10) * 0.5 / uJy + 0.0005
+    assert np.all(np.abs(detections["mag"].to_numpy() - ab) <= rounding)
+    # the star: 13.4-13.8 mag out of its dimming (as ASAS-SN V); a difference flux would be near zero
+    assert 13.3 < np.median(detections["mag"]) < 14.0
+    # errors: the magnitude error of the flux error (1.0857 duJy/uJy); ATLAS's dm is duJy/uJy, 8 % smaller
+    duJy = np.array([flux_err[obs] for obs in detections.index])
+    dm = dict(zip(raw["Obs"], raw["dm"].astype(float), strict=True))
+    atlas_dm = np.array([dm[obs] for obs in detections.index])
+    from_flux = 2.5 / np.log(10) * duJy / uJy
+    assert np.allclose(detections["mag_err"], np.maximum(atlas_dm, from_flux))
+    assert (from_flux > atlas_dm).sum() == 807  # of 909: dm is the smaller error in most rows
+
+
 @pytest.mark.parametrize("mjd_start, what", [
     (58043.620328, "21 +- 29 uJy at x = 47 (chip edge): was the limit 18.76"),
     (58109.489225, "-490 +- 14 uJy, chi/N 142: was the limit 19.15"),
@@ -83,7 +105,8 @@ def test_time_is_mid_exposure_utc_and_the_row_is_traceable():
     # ATLAS MJD is the start of a 30 s exposure (output description); astropy adds the 15 s
     expected = (Time(58037.635279, format="mjd", scale="utc") + 15 * u.s).datetime.replace(tzinfo=UTC)
     assert abs((first["time"] - pd.Timestamp(expected)).total_seconds()) < 1e-5
-    assert (first["mag"], first["mag_err"], first["band"]) == (13.616, 0.003, "o")
+    assert (first["mag"], first["band"]) == (13.616, "o")
+    assert first["mag_err"] == pytest.approx(2.5 / np.log(10) * 44 / 12984)  # dm 0.003 is duJy/uJy
     assert (first["point_id"], first["survey_time"]) == ("02a58037o0713o", "58037.635279")
     assert first["time_system"] == "MJD UTC (start of the 30 s exposure)"
 
@@ -112,7 +135,8 @@ def test_docstring_sample_five_cyan_detections():
     assert len(frame) == len(raw["MJD"]) == 5
     assert list(frame["band"]) == ["c"] * 5
     assert list(frame["mag"]) == [float(v) for v in raw["m"]]
-    assert list(frame["mag_err"]) == [float(v) for v in raw["dm"]]
+    from_flux = 2.5 / np.log(10) * raw["duJy"].astype(float) / raw["uJy"].astype(float)
+    assert np.allclose(frame["mag_err"], np.maximum(raw["dm"].astype(float), from_flux))
 
 
 def test_columns_are_found_by_header_name_not_position():
