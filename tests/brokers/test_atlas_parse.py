@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -182,3 +183,11 @@ def test_zero_flux_error_is_no_measurement():
     fields[4] = "0"  # duJy
     frame = parse("\n".join([lines[0], " ".join(fields)]).encode())
     assert len(frame) == 0 and frame.attrs["skipped"] == {"no flux error": 1}
+
+
+def test_docs_surveys_section_states_images_cuts_limits_and_time():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "surveys.md").read_text()
+    section = text.split("## ATLAS (`ATLAS`)", 1)[1].split("\n## ", 1)[0]
+    for word in ("use_reduced", "bhtom_brightness", "mag5sig", "chi/N > 10", "apfit", "start* of the 30 s",
+                 "MJD + 15 s", "`Obs`", "faq"):
+        assert word in section, word

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -188,3 +189,14 @@ def test_gator_params_accept_only_numbers():
     assert params["objstr"] == "90.267010 -18.967700" and params["radius"] == "3"
     with pytest.raises(ValueError):
         gator_params("neowiser_p1bs_psd", 400, 0, 3, ("mjd",))
+
+
+@pytest.mark.parametrize("heading, words", [
+    ("## NEOWISE (`NEOWISE`)", ("qual_frame", "qi_fact", "saa_sep", "moon_masked", "cc_flags", "ph_qual",
+                                "95 %", "mid-point")),
+    ("## AllWISE (`ALLWISE`)", ("qi_fact", "saa_sep", "moon_masked", "cc_flags", "null error", "mid-point")),
+])
+def test_docs_surveys_section_states_columns_cuts_limits_and_time(heading, words):
+    text = (Path(__file__).resolve().parents[2] / "docs" / "surveys.md").read_text()
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    assert all(word in section for word in words)
