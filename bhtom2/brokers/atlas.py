@@ -49,14 +49,14 @@ from .atlas_photometry import parse, uses_reduced_images
 QUEUE_PATH = "/forcedphot/queue/"
 FIRST_MJD = 57000.0  # before ATLAS's first survey images (2015)
 __all__ = ["AtlasBroker", "parse", "throttle_seconds"]
-_AVAILABLE_IN = re.compile(r"available in (\d+(?:\.\d+)?) second", re.IGNORECASE)
+_AVAILABLE_IN = re.compile(r"available in (\d+(?:\.\d+)?) (second|minute)", re.IGNORECASE)
 
 
 def throttle_seconds(content: bytes, headers: dict[str, str]) -> float | None:
-    """Seconds to wait from a 429: the body's "available in N seconds", else Retry-After."""
+    """Seconds to wait from a 429: the body's "available in N seconds/minutes" (API guide), else Retry-After."""
     match = _AVAILABLE_IN.search(content[:2000].decode("utf-8", "replace"))
     if match:
-        return float(match.group(1))
+        return float(match.group(1)) * (60 if match.group(2).lower() == "minute" else 1)
     retry_after = {key.lower(): value for key, value in headers.items()}.get("retry-after", "")
     try:
         return float(retry_after)

@@ -173,6 +173,7 @@ def test_truncated_result_counts_the_partial_row():
 def test_throttle_seconds_from_body_or_header():
     body = b'{"detail": "Request was throttled. Expected available in 17 seconds."}'
     assert throttle_seconds(body, {}) == 17
+    assert throttle_seconds(b'{"detail": "Request was throttled. Expected available in 2 minutes."}', {}) == 120
     assert throttle_seconds(b"{}", {"Retry-After": "3"}) == 3
     assert throttle_seconds(b"{}", {}) is None
 
