@@ -11,13 +11,13 @@ import time
 from datetime import datetime, timedelta
 
 import astropy.units as u
-from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
+from . import conf
 from .broker import BHTOMBroker
 from .errors import BrokerError, NoSurveyName, NotConfigured
 from .ingest import build_rows, ingest_rows, write_lock
@@ -33,7 +33,7 @@ UP_TO_DATE = "up_to_date"
 
 
 def running_lease() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "BHTOM_RUNNING_LEASE_SECONDS", 1800)))
+    return timedelta(seconds=float(conf.setting("BHTOM_RUNNING_LEASE_SECONDS")))
 
 
 def cadence_delta(broker: BHTOMBroker) -> timedelta | None:
