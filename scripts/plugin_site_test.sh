@@ -95,8 +95,9 @@ if page.status_code != 200:
     problems.append(f'target page: HTTP {page.status_code}')
 if f'/bhtom/targets/{target.pk}/lightcurve/update/' not in html:
     problems.append('target page: no update button')
-if 'plotly-graph-div' not in html:
-    problems.append('target page: no photometry plot')
+bandpass = PhotometryReducedDatum.objects.filter(target=target).values_list('bandpass', flat=True).first()
+if 'plotly-graph-div' not in html or f'\"name\":\"{bandpass}\"' not in html:
+    problems.append(f'target page: no photometry plot with a {bandpass} series')
 for url, expected in (('/alerts/query/list/', 'broker=GAIA_DR3'), ('/alerts/query/create/?broker=GAIA', 'Gaia')):
     response = client.get(url)
     if response.status_code != 200 or expected not in response.content.decode():
