@@ -98,12 +98,13 @@ if f'/bhtom/targets/{target.pk}/lightcurve/update/' not in html:
 bandpass = PhotometryReducedDatum.objects.filter(target=target).values_list('bandpass', flat=True).first()
 if 'plotly-graph-div' not in html or f'\"name\":\"{bandpass}\"' not in html:
     problems.append(f'target page: no photometry plot with a {bandpass} series')
-for url, expected in (('/alerts/query/list/', 'broker=GAIA_DR3'), ('/alerts/query/create/?broker=GAIA', 'Gaia')):
+for url, expected in (('/', 'alerts/query/list/'), ('/alerts/query/list/', 'broker=GAIA_DR3'),
+                      ('/alerts/query/create/?broker=GAIA', 'Gaia'), ('/targets/create/', 'name=\"GAIA_DR3\"')):
     response = client.get(url)
     if response.status_code != 200 or expected not in response.content.decode():
         problems.append(f'{url}: HTTP {response.status_code}, {expected!r} expected in the page')
 if problems:
     sys.exit('plugin-site: FAILED: ' + '; '.join(problems))
-print(f'plugin-site: {points} Gaia points stored; target page 200 with the update button and the plot; broker query pages 200')
+print(f'plugin-site: {points} Gaia points stored; target page 200 with the update button and the plot; home, broker query and target form (survey-name fields) pages 200')
 "
 step "done"
