@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from django.apps import apps
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.utils.module_loading import import_string
 
 from . import conf
 
+BASE_URL = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#]*)?")
 DATABASE_TASKS_BACKEND = "django_tasks.backends.database.DatabaseBackend"
 URLS_LINE = 'path("", include("bhtom_base.urls", namespace="bhtom_base"))'
 ALERTS_URLS_LINE = 'path("alerts/", include("tom_alerts.urls", namespace="alerts"))'
@@ -70,6 +72,14 @@ def check_environment_values(app_configs=None, **kwargs) -> list:
             conf.http_option(key, default)
         except ImproperlyConfigured as error:
             errors.append(Error(str(error), id="bhtom_base.E004"))
+    try:
+        urls = conf.survey_urls()
+    except Exception:
+        urls = {}  # bhtom_base.E002 says which broker class does not import
+    for name, url in urls.items():
+        if not BASE_URL.fullmatch(url):
+            errors.append(Error(f"the base URL of {name} ({conf.url_env_name(name)} or BHTOM_URLS) is not "
+                                f"scheme://host[:port][/path]: {url[:80]!r}", id="bhtom_base.E004"))
     return errors
 
 

@@ -109,3 +109,13 @@ def test_an_invalid_variable_is_one_line_in_manage_py_check(settings, monkeypatc
     messages = sorted(error.msg for error in check_environment_values())
     assert messages == ["BHTOM_ATLAS_MAX_WAIT='ten minutes' is not a valid value (float)",
                         "BHTOM_HTTP_RETRIES='3.5' is not a valid value (int)"]
+
+
+def test_a_base_url_that_is_not_one_is_one_line_in_manage_py_check(settings, monkeypatch):
+    from bhtom_base.checks import check_environment_values
+
+    forget(settings, "BHTOM_URLS")
+    monkeypatch.setenv("BHTOM_URL_ZTF", "api.alerce.online")
+    monkeypatch.setenv("BHTOM_URL_GAIA", "http://127.0.0.1:8765")
+    assert [error.msg for error in check_environment_values()] == [
+        "the base URL of ZTF (BHTOM_URL_ZTF or BHTOM_URLS) is not scheme://host[:port][/path]: 'api.alerce.online'"]
