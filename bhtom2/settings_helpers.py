@@ -1,7 +1,5 @@
-"""Pieces of settings.py derived from the DataSource registry (no Django settings needed)."""
+"""The real services' base URLs and the survey-name target fields, derived from the DataSource registry."""
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 # The real services' base URLs; a broker appends the service's own paths.
 DEFAULT_URLS: dict[str, str] = {
@@ -22,11 +20,6 @@ DEFAULT_URLS: dict[str, str] = {
     "KMT_NET": "https://kmtnet.kasi.re.kr",
     "CRTS": "http://nunuku.caltech.edu",
 }
-
-
-def survey_urls(environ: Mapping[str, str]) -> dict[str, str]:
-    """Each survey's base URL: ``BHTOM_URL_<NAME>`` if set, else the real service."""
-    return {name: environ.get(f"BHTOM_URL_{name}", url).rstrip("/") for name, url in DEFAULT_URLS.items()}
 
 
 def survey_name_extra_fields() -> list[dict[str, str]]:

@@ -26,11 +26,11 @@ from typing import Any, ClassVar
 
 import astropy.units as u
 import pandas as pd
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from tom_alerts.alerts import GenericBroker, GenericQueryForm
 from tom_targets.models import Target
 
+from . import conf
 from .errors import BrokerError, NoSurveyName
 from .http import Fetched, base_url, get_client
 from .lightcurve import SURVEY_NAMES, Brightness, ParseContext, concat_lightcurves
@@ -89,7 +89,7 @@ class BHTOMBroker(GenericBroker):
     @property
     def cross_match_max_separation(self) -> u.Quantity:
         """``BHTOM_CROSS_MATCH_MAX_SEPARATION[<SOURCE>]`` in arcsec, else the broker's default."""
-        configured = getattr(settings, "BHTOM_CROSS_MATCH_MAX_SEPARATION", {}).get(self.name)
+        configured = conf.setting("BHTOM_CROSS_MATCH_MAX_SEPARATION").get(self.name)
         if configured is not None:
             return float(configured) * u.arcsec
         return self.default_cross_match_max_separation

@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import astropy.units as u
-from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
+from . import conf
 from .errors import BrokerError, NoSurveyName, NotConfigured
 from .ingest import build_rows, ingest_rows, write_lock
 from .lightcurve import clean_lightcurve
@@ -36,7 +36,7 @@ UP_TO_DATE = "up_to_date"
 
 
 def running_lease() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "BHTOM_RUNNING_LEASE_SECONDS", 1800)))
+    return timedelta(seconds=float(conf.setting("BHTOM_RUNNING_LEASE_SECONDS")))
 
 
 def cadence_delta(broker: BHTOMBroker) -> timedelta | None:

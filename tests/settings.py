@@ -1,10 +1,8 @@
 """Test settings: the site's settings with fast retries and no network beyond 127.0.0.1."""
 from settings import *  # noqa: F401,F403
-from settings import BHTOM_HTTP
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 BHTOM_HTTP = {
-    **BHTOM_HTTP,
     "connect_timeout": 2.0,
     "read_timeout": 3.0,
     "retries": 2,
@@ -21,4 +19,4 @@ BHTOM_ATLAS_TOKEN = ""
 BHTOM_TNS_API_KEY = ""
 BHTOM_TNS_BOT_ID = ""
 BHTOM_TNS_BOT_NAME = ""
-BHTOM_CPCS_DATA_ACCESS_HASHTAG = ""
+BHTOM_CPCS_DATA_ACCESS_TOKEN = ""

@@ -40,10 +40,10 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from astropy.time import Time
-from django.conf import settings
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
+from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
@@ -169,11 +169,11 @@ class AAVSOBroker(BHTOMBroker):
     observer_name = "AAVSO"
 
     def parse(self, content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
-        missing = getattr(settings, "BHTOM_AAVSO_MISSING_UNCERTAINTY", None)
+        missing = conf.setting("BHTOM_AAVSO_MISSING_UNCERTAINTY")
         return parse(
             content,
-            obs_types=getattr(settings, "BHTOM_AAVSO_OBS_TYPES", DEFAULT_OBS_TYPES),
-            bands=getattr(settings, "BHTOM_AAVSO_BANDS", DEFAULT_BANDS),
+            obs_types=conf.setting("BHTOM_AAVSO_OBS_TYPES"),
+            bands=conf.setting("BHTOM_AAVSO_BANDS"),
             missing_uncertainty=None if missing in (None, "") else float(missing),
         )
 

@@ -33,10 +33,10 @@ from urllib.parse import urlsplit
 
 import astropy.units as u
 from astropy.time import Time
-from django.conf import settings
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
+from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker, brightness_choice
 from bhtom_base.errors import FetchError, ParseError
 from bhtom_base.http import Fetched
@@ -79,18 +79,18 @@ class AtlasBroker(BHTOMBroker):
 
     @property
     def token(self) -> str:
-        return str(getattr(settings, "BHTOM_ATLAS_TOKEN", "") or "").strip()
+        return str(conf.setting("BHTOM_ATLAS_TOKEN") or "").strip()
 
     def configuration_problem(self) -> str | None:
         return None if self.token else "ATLAS_TOKEN is not set"
 
     @property
     def poll_interval(self) -> float:
-        return float(getattr(settings, "BHTOM_ATLAS_POLL_INTERVAL", 10.0))
+        return float(conf.setting("BHTOM_ATLAS_POLL_INTERVAL"))
 
     @property
     def max_wait(self) -> float:
-        return float(getattr(settings, "BHTOM_ATLAS_MAX_WAIT", 600.0))
+        return float(conf.setting("BHTOM_ATLAS_MAX_WAIT"))
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Token {self.token}", "Accept": "application/json"}

@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 import astropy.units as u
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from tom_targets.models import Target
 
 from bhtom2.brokers.heliocentric import full_jd, hjd_to_utc
 from bhtom2.data_sources import DataSource
+from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
@@ -127,7 +127,7 @@ class OGLEEWSBroker(BHTOMBroker):
     # -- cross-match in the seasons' event lists ------------------------------
 
     def seasons(self) -> list[int]:
-        configured = getattr(settings, "BHTOM_OGLE_EWS_SEASONS", None)
+        configured = conf.setting("BHTOM_OGLE_EWS_SEASONS")
         if configured:
             return [int(year) for year in configured]
         return list(range(datetime.now(UTC).year, FIRST_SEASON - 1, -1))

@@ -31,11 +31,11 @@ from datetime import datetime
 import astropy.units as u
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
+from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
@@ -195,7 +195,7 @@ class TNSBroker(BHTOMBroker):
     # -- configuration ---------------------------------------------------------
 
     def _credentials(self) -> tuple[str, str, str]:
-        return tuple(str(getattr(settings, key, "") or "").strip()  # type: ignore[return-value]
+        return tuple(str(conf.setting(key) or "").strip()  # type: ignore[return-value]
                      for key in ("BHTOM_TNS_API_KEY", "BHTOM_TNS_BOT_ID", "BHTOM_TNS_BOT_NAME"))
 
     def configuration_problem(self) -> str | None:

@@ -48,10 +48,10 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 from astropy.time import Time
-from django.conf import settings
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
+from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import NoSurveyName, ParseError
 from bhtom_base.http import Fetched
@@ -164,7 +164,7 @@ class ZTFDataReleaseBroker(BHTOMBroker):
 
     @property
     def release(self) -> str:
-        return str(getattr(settings, "BHTOM_ZTF_DATA_RELEASE", "dr24")).strip().lower()
+        return str(conf.setting("BHTOM_ZTF_DATA_RELEASE")).strip().lower()
 
     def configuration_problem(self) -> str | None:
         if not _RELEASE.fullmatch(self.release):

@@ -21,11 +21,11 @@ import threading
 from itertools import zip_longest
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 from tom_targets.models import Target, TargetName
 
+from bhtom_base import conf
 from bhtom_base.models import LightcurveUpdateState, UpdateStatus
 from bhtom_base.registry import broker_classes
 from bhtom_base.report import LightcurveUpdateReport
@@ -225,7 +225,7 @@ def _interleave_by_source(pairs: list[tuple]) -> list[tuple]:
 
 def _split_by_host(pairs: list[tuple], processes: int) -> list[list[tuple]]:
     """Groups of pairs, one host never in two groups, balanced by number of pairs."""
-    urls = getattr(settings, "BHTOM_URLS", {})
+    urls = conf.survey_urls()
     by_host: dict[str, list[tuple]] = {}
     for pair in pairs:
         by_host.setdefault(urlsplit(urls.get(pair[1], "")).netloc or pair[1], []).append(pair)
