@@ -23,8 +23,10 @@ DEFAULT_URLS: dict[str, str] = {
 
 
 def survey_name_extra_fields() -> list[dict[str, str]]:
+    """``EXTRA_FIELDS``: every survey's name, and the per-target brightness choice (``bhtom_brightness``)."""
     from .data_sources import SOURCE_NAMES
 
-    # hidden: TOM's target_data lists only non-hidden extras; the survey names are shown by
-    # bhtom_base's survey_names tag (labels, links) instead of one bare row per source.
-    return [{"name": name, "type": "string", "hidden": True} for name in SOURCE_NAMES]
+    # hidden: TOM's target_data lists only non-hidden extras; the survey names and the brightness
+    # choice are shown by bhtom_base's survey_names tag (labels, links) instead of bare key/value rows.
+    fields = [{"name": name, "type": "string", "hidden": True} for name in SOURCE_NAMES]
+    return [*fields, {"name": "bhtom_brightness", "type": "string", "hidden": True}]

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from django import template
 
+from .. import brightness
 from ..lightcurve_json import visible_photometry
 from ..permissions import can_update
 from ..sources import survey_names_for
+from ..survey_names import get_survey_name
 from ..views import plotly_js_version, status_context
 
 register = template.Library()
@@ -21,7 +23,10 @@ def update_button_context(context) -> dict:
 
 @register.inclusion_tag("bhtom_base/partials/survey_names.html")
 def survey_names(target):
-    return {"survey_names": survey_names_for(target)}
+    """The target's survey names, and its brightness choice for difference-imaging surveys."""
+    choice = get_survey_name(target, brightness.BRIGHTNESS_KEY)
+    return {"survey_names": survey_names_for(target), "brightness_label": brightness.LABEL,
+            "brightness": brightness.describe(choice), "brightness_set": bool(choice)}
 
 
 @register.inclusion_tag("bhtom_base/partials/update_status.html", takes_context=True)
