@@ -22,7 +22,9 @@ from django.utils import timezone
 from tom_targets.models import Target
 
 from . import conf
+from .fast_insert import insert_like
 from .models import FINISHED_STATUSES, LightcurveUpdateState, UpdateStatus
+from .task_queue import enqueue_many
 
 
 def queued_lease() -> timedelta:
@@ -108,12 +110,9 @@ def enqueue_pairs(pairs: list[tuple[Target, str]], force: bool = False) -> int:
     for source, target_ids in by_source.items():
         for start in range(0, len(target_ids), 5000):
             chunk = target_ids[start:start + 5000]
-            LightcurveUpdateState.objects.bulk_create(
-                [LightcurveUpdateState(target_id=pk, source=source) for pk in chunk], ignore_conflicts=True
-            )
+            insert_like(LightcurveUpdateState(source=source), ("target_id",), [(pk,) for pk in chunk],
+                        ignore_conflicts=True)
             LightcurveUpdateState.objects.filter(source=source, target_id__in=chunk).update(
                 status=UpdateStatus.QUEUED, queued_at=now
             )
-    for target, source in pairs:
-        update_target_source.enqueue(target.pk, source, force)
-    return len(pairs)
+    return enqueue_many(update_target_source, [(target.pk, source, force) for target, source in pairs])

@@ -18,6 +18,7 @@ import multiprocessing
 import queue
 import sys
 import threading
+import time
 from itertools import zip_longest
 from urllib.parse import urlsplit
 
@@ -60,16 +61,22 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="no progress bar; summary of problems only")
 
     def handle(self, *args, **options) -> None:
+        started = time.perf_counter()
         classes = broker_classes()
         sources = self._sources(classes, options["source"])
         targets = self._targets(options["targets"])
         pairs = [(target, source) for target in targets for source in sources]
         if options["due"]:
             pairs = due_pairs(pairs, classes)
+        planned = time.perf_counter()
+        if options["verbosity"] >= 2:
+            self.stdout.write(f"Planned {len(pairs)} pairs in {planned - started:.2f} s.")
         if options["enqueue"]:
             queued = enqueue_pairs(pairs, force=options["force"])
             considered = len(targets) * len(sources)
             due = f", {considered - queued} not due" if options["due"] else ""
+            if options["verbosity"] >= 2:
+                self.stdout.write(f"Queued in {time.perf_counter() - planned:.2f} s.")
             self.stdout.write(f"Queued {queued} updates ({len(targets)} targets x {len(sources)} sources{due}).")
             return
         if options["processes"] > 1:
