@@ -13,7 +13,7 @@ the migrated database:
 3. one ``manage.py db_worker --batch`` process runs ``--worker-tasks`` of the
    queued updates (the first targets x 16 sources) against the replay server
    with every survey pointed at it; its peak RSS is read from the kernel
-   (``ru_maxrss`` of the finished child).
+   (``VmHWM`` of the worker process itself, printed at its exit).
 
     .venv/bin/python bench/bench_plan.py [--targets 10000] [--worker-tasks 1600]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_plan .venv/bin/python bench/bench_plan.py
@@ -24,7 +24,6 @@ import argparse
 import io
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -32,6 +31,17 @@ import time
 import _django
 
 ALERTS = ["Gaia14aaa", "Gaia16aaa", "Gaia18dqq"]
+
+# manage.py in a process that prints its own peak RSS (VmHWM) at exit. Not ru_maxrss of the
+# child: Linux keeps the largest RSS across fork and exec, i.e. this (large) bench process's.
+WORKER = """
+import atexit, re, runpy, sys
+def peak():
+    print("PEAK_KB", re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+atexit.register(peak)
+sys.argv = ["manage.py", *sys.argv[1:]]
+runpy.run_path("manage.py", run_name="__main__")
+"""
 
 
 def make_targets(count: int) -> None:
@@ -100,10 +110,10 @@ def worker_peak_rss(count: int, replay_url: str) -> tuple[float, str]:
         env["SQLITE_PATH"] = connection.settings_dict["NAME"]
     connection.close()
     start = time.perf_counter()
-    subprocess.run([sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay", "--interval", "0.1"],
-                   cwd=_django.ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-c", WORKER, "db_worker", "--batch", "--no-startup-delay", "--interval",
+                           "0.1"], cwd=_django.ROOT, env=env, check=True, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = int(re.search(r"PEAK_KB (\d+)", done.stdout).group(1)) / 1024
     outcomes = dict(DBTaskResult.objects.values_list("status").annotate(n=Count("id")))
     states = dict(LightcurveUpdateState.objects.values_list("status").annotate(n=Count("id")))
     return peak_mb, (f"{queued} tasks in {elapsed:.0f} s; tasks {outcomes}; update states {states}")
