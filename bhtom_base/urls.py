@@ -11,6 +11,7 @@ with the photometry columns for the same reason of order.
 from django.urls import path
 
 from . import download_views, views
+from .query_views import ChooseBrokerQueryCreateView
 from .target_list import LightcurveTargetListView
 
 app_name = "bhtom_base"
@@ -24,5 +25,6 @@ urlpatterns = [
     path("api/bhtom/targets/<int:pk>/lightcurve/download/", download_views.lightcurve_download,
          name="lightcurve-download"),
     path("targets/", LightcurveTargetListView.as_view(), name="target-list"),  # before TOM's targets:list
+    path("alerts/query/create/", ChooseBrokerQueryCreateView.as_view(), name="broker-query-create"),
     path("dataproducts/data/reduced/update/", views.CheckForNewDataView.as_view(), name="check-for-new-data"),
 ]

@@ -135,3 +135,19 @@ def test_summary_of_a_target_without_detections(users):
                                           source_name="ZTF", bandpass="r(ZTF)", limit=20.5)
     summary = refresh_summary(target.pk)
     assert summary.last_mag is None and summary.points == 1 and summary.last_point.year == 2024
+
+
+def test_refresh_command_fills_summaries_of_points_stored_before(users):
+    import io
+
+    from django.core.management import call_command
+
+    target = Target.objects.create(name="Old", type="SIDEREAL", ra=1, dec=1)
+    PhotometryReducedDatum.objects.create(target=target, timestamp=datetime(2023, 5, 1, tzinfo=UTC),
+                                          source_name="GAIA", bandpass="G(Gaia)", brightness=16.25,
+                                          brightness_error=0.01)
+    assert not TargetLightcurveSummary.objects.exists()
+    out = io.StringIO()
+    call_command("refresh_lightcurve_summaries", stdout=out)
+    assert out.getvalue().strip() == "Refreshed 1 target summary; 0 brightened."
+    assert TargetLightcurveSummary.objects.get(target=target).last_mag == 16.25
