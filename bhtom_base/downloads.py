@@ -15,19 +15,23 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from xml.sax.saxutils import escape
 
 import astropy.units as u
 import numpy as np
 from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTableFile
 from astropy.table import Table
+from django.db import connection
+from django.db.models import CharField, F, Func, Q
 from django.db.models.fields.json import KT
 from tom_targets.models import Target
 
 from .lightcurve_json import visible_photometry
 from .selection import Selection
 
-MJD_EPOCH = datetime(1858, 11, 17, tzinfo=UTC)
+MJD_UNIX_EPOCH = 40_587.0
+MICROSECONDS_PER_DAY = 86_400e6
 MJD_TO_JD = 2_400_000.5
 CHUNK_ROWS = 2000
 
@@ -63,55 +67,84 @@ FORMATS = {
 }
 
 
-def photometry_rows(target: Target, user, selection: Selection) -> Iterator[tuple]:
-    """Rows in time order, as the download columns (strings and floats, None where blank)."""
+class UTCText(Func):
+    """A datetime column as ISO text in UTC (``YYYY-MM-DD[ T]HH:MM:SS[.ffffff]``), made by the database.
+
+    SQLite already keeps that text (the cast stops sqlite3 from parsing it into a datetime); PostgreSQL
+    formats it. numpy then reads a whole chunk at once.
+    """
+
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS TEXT)", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+VALUE_COLUMNS = ("brightness", "brightness_error", "limit", "bandpass", "source_name", "telescope", "point_id",
+                 "survey_time", "time_system")
+
+
+def _raw_chunks(target: Target, user, selection: Selection) -> Iterator[list[tuple]]:
+    """Rows in time order, ``CHUNK_ROWS`` at a time: (UTC text or datetime, *VALUE_COLUMNS)."""
     queryset = (
         selection.filter(visible_photometry(target, user))
+        .filter(Q(brightness__isnull=False) | Q(limit__isnull=False))
         .annotate(point_id=KT("value__point_id"), survey_time=KT("value__survey_time"),
                   time_system=KT("value__time_system"))
         .order_by("timestamp", "pk")
-        .values_list("timestamp", "brightness", "brightness_error", "limit", "bandpass", "source_name",
-                     "telescope", "point_id", "survey_time", "time_system")
     )
-    for timestamp, mag, err, limit, band, survey, facility, point_id, survey_time, system in queryset.iterator(
-        chunk_size=CHUNK_ROWS
-    ):
-        if mag is None and limit is None:
-            continue
-        moment = timestamp.astimezone(UTC)
-        mjd = (moment - MJD_EPOCH).total_seconds() / 86400.0
-        yield (moment.strftime("%Y-%m-%dT%H:%M:%S.%f"), mjd, mjd + MJD_TO_JD, mag, err, limit, band or "",
-               survey or "", facility or "", point_id or "", survey_time or "", system or "")
+    if connection.vendor in ("sqlite", "postgresql"):
+        # The ORM builds the SQL; the rows are plain text and floats, so skip its per-row converters.
+        sql, params = queryset.annotate(utc=UTCText(F("timestamp"))).values_list("utc", *VALUE_COLUMNS) \
+            .query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(CHUNK_ROWS):
+                yield rows
+        return
+    rows = queryset.values_list("timestamp", *VALUE_COLUMNS).iterator(chunk_size=CHUNK_ROWS)
+    while chunk := list(islice(rows, CHUNK_ROWS)):
+        yield [(t.astimezone(UTC).replace(tzinfo=None).isoformat(), *rest) for t, *rest in chunk]
 
 
-def _cells(row: tuple) -> list[str]:
-    """Text of each cell: floats with full precision (times to 1e-8 d), blanks for missing values."""
-    time_utc, mjd, jd, *rest = row
-    out = [time_utc, f"{mjd:.8f}", f"{jd:.8f}"]
-    for value in rest:
-        out.append("" if value is None else repr(value) if isinstance(value, float) else str(value))
-    return out
+def _text(values: list) -> list[str]:
+    """Cells of one column: floats in full (shortest round-trip) precision, blanks for missing values."""
+    return ["" if value is None else repr(value) if isinstance(value, float) else str(value) for value in values]
 
 
-def _csv_chunks(rows: Iterable[tuple]) -> Iterator[str]:
+def photometry_chunks(target: Target, user, selection: Selection) -> Iterator[list[list[str]]]:
+    """The download's rows as text cells, a chunk at a time; times converted by numpy per chunk."""
+    for rows in _raw_chunks(target, user, selection):
+        columns = list(zip(*rows, strict=True))
+        times = np.array([text.replace(" ", "T")[:26] for text in columns[0]], dtype="datetime64[us]")
+        mjd = times.view("i8") / MICROSECONDS_PER_DAY + MJD_UNIX_EPOCH
+        cells = [np.datetime_as_string(times, unit="us").tolist(), [f"{value:.8f}" for value in mjd.tolist()],
+                 [f"{value + MJD_TO_JD:.8f}" for value in mjd.tolist()]]
+        cells += [_text(column) for column in columns[1:]]
+        yield [list(row) for row in zip(*cells, strict=True)]
+
+
+def _csv_chunks(chunks: Iterable[list[list[str]]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    for i, row in enumerate(rows, 1):
-        writer.writerow(_cells(row))
-        if i % CHUNK_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    for rows in chunks:
+        writer.writerows(rows)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 def _header_line() -> str:
     return ",".join(column.name for column in COLUMNS) + "\n"
 
 
-def stream_csv(rows: Iterable[tuple], meta: dict) -> Iterator[str]:
+def stream_csv(chunks: Iterable[list[list[str]]], meta: dict) -> Iterator[str]:
     yield _header_line()
-    yield from _csv_chunks(rows)
+    yield from _csv_chunks(chunks)
 
 
 def ecsv_header(meta: dict) -> str:
@@ -126,9 +159,9 @@ def ecsv_header(meta: dict) -> str:
     return buffer.getvalue()
 
 
-def stream_ecsv(rows: Iterable[tuple], meta: dict) -> Iterator[str]:
+def stream_ecsv(chunks: Iterable[list[list[str]]], meta: dict) -> Iterator[str]:
     yield ecsv_header(meta)  # ends with the column-name line
-    yield from _csv_chunks(rows)
+    yield from _csv_chunks(chunks)
 
 
 def votable_parts(meta: dict) -> tuple[str, str]:
@@ -153,16 +186,11 @@ def votable_parts(meta: dict) -> tuple[str, str]:
     return head + "<DATA><TABLEDATA>\n", "</TABLEDATA></DATA>\n</TABLE>" + tail
 
 
-def stream_votable(rows: Iterable[tuple], meta: dict) -> Iterator[str]:
+def stream_votable(chunks: Iterable[list[list[str]]], meta: dict) -> Iterator[str]:
     head, tail = votable_parts(meta)
     yield head
-    lines: list[str] = []
-    for row in rows:
-        lines.append("<TR>" + "".join(f"<TD>{escape(cell)}</TD>" for cell in _cells(row)) + "</TR>\n")
-        if len(lines) >= CHUNK_ROWS:
-            yield "".join(lines)
-            lines = []
-    yield "".join(lines)
+    for rows in chunks:
+        yield "".join("<TR>" + "".join(f"<TD>{escape(cell)}</TD>" for cell in row) + "</TR>\n" for row in rows)
     yield tail
 
 
@@ -177,6 +205,6 @@ def download_filename(target: Target, fmt: str) -> str:
 def lightcurve_stream(target: Target, user, selection: Selection, fmt: str) -> Iterator[bytes]:
     meta = {"target": target.name, "selection": selection.describe(),
             "generated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    for text in STREAMS[fmt](photometry_rows(target, user, selection), meta):
+    for text in STREAMS[fmt](photometry_chunks(target, user, selection), meta):
         if text:
             yield text.encode("utf-8")

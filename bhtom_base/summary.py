@@ -77,10 +77,17 @@ def refresh_summary(target_id: int) -> TargetLightcurveSummary:
 
 
 def record_summary(target: Target, report: LightcurveUpdateReport) -> None:
-    """After an update: refresh the summary when it succeeded; never raises (the update is already recorded)."""
+    """After an update: refresh the summary when it succeeded with new points (or the target has none yet).
+
+    An update that found nothing new changes nothing the list shows ("days ago" is computed when the
+    page is drawn), so a cron run over thousands of up-to-date pairs costs one cheap query each.
+    Never raises: the update itself is already recorded.
+    """
     if report.status != UpdateStatus.DONE:
         return
     try:
+        if report.new_points == 0 and TargetLightcurveSummary.objects.filter(target_id=target.pk).exists():
+            return
         refresh_summary(target.pk)
     except Exception:  # noqa: BLE001 - the list shows the previous summary; the points are stored
         logger.exception("%s: could not refresh the lightcurve summary", target.name)

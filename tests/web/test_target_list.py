@@ -151,3 +151,14 @@ def test_refresh_command_fills_summaries_of_points_stored_before(users):
     call_command("refresh_lightcurve_summaries", stdout=out)
     assert out.getvalue().strip() == "Refreshed 1 target summary; 0 brightened."
     assert TargetLightcurveSummary.objects.get(target=target).last_mag == 16.25
+
+
+def test_an_update_with_nothing_new_leaves_the_summary_unwritten(replay, gaia_target):
+    from bhtom2.brokers.gaia_alerts import GaiaAlertsBroker
+    from bhtom_base.update import update_lightcurve
+
+    update_lightcurve(GaiaAlertsBroker(), gaia_target)
+    written = TargetLightcurveSummary.objects.get(target=gaia_target).updated
+    report = update_lightcurve(GaiaAlertsBroker(), gaia_target, force=True)
+    assert report.status == "done" and report.new_points == 0
+    assert TargetLightcurveSummary.objects.get(target=gaia_target).updated == written
