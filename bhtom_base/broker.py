@@ -27,13 +27,14 @@ from typing import Any, ClassVar
 import astropy.units as u
 import pandas as pd
 from django.core.exceptions import ValidationError
-from tom_alerts.alerts import GenericBroker, GenericQueryForm
+from tom_alerts.alerts import GenericBroker
 from tom_targets.models import Target
 
 from . import conf
 from .errors import BrokerError, NoSurveyName
 from .http import Fetched, base_url, get_client
 from .lightcurve import SURVEY_NAMES, Brightness, ParseContext, concat_lightcurves
+from .query_pages import LightcurveOnlyQueryForm, lightcurve_only_message
 from .report import LightcurveUpdateReport
 from .survey_names import get_survey_name, set_survey_name
 from .update import update_lightcurve
@@ -55,7 +56,7 @@ class BHTOMBroker(GenericBroker):
     observer_name: ClassVar[str] = ""
     # False for a survey searched by the target's coordinates alone (no name needed).
     needs_survey_name: ClassVar[bool] = True
-    form = GenericQueryForm
+    form = LightcurveOnlyQueryForm  # a broker with an alert stream sets its own
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -213,9 +214,9 @@ class BHTOMBroker(GenericBroker):
             last_point=state.last_point if state else None,
         )
 
-    def fetch_alerts(self, parameters: dict) -> Iterator[dict]:
-        """Surveys without an alert stream have nothing to list on the broker query page."""
-        return iter(())
+    def fetch_alerts(self, parameters: dict) -> tuple[Iterator[dict], str]:
+        """Surveys without an alert stream have nothing to list on the broker query page: say why."""
+        return iter(()), lightcurve_only_message(self.name)
 
     def to_generic_alert(self, alert):
         raise NotImplementedError(f"{self.name} has no alert stream")

@@ -24,6 +24,7 @@ from .ingest import build_rows, ingest_rows, write_lock
 from .lightcurve import clean_lightcurve
 from .models import LightcurveUpdateState, UpdateStatus
 from .report import LightcurveUpdateReport
+from .summary import record_summary
 
 if TYPE_CHECKING:
     from .broker import BHTOMBroker
@@ -118,6 +119,7 @@ def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = Fals
         report.error = f"unexpected {type(error).__name__}: {error}"[:1000]
     report.duration = time.monotonic() - started
     _record(state, broker, report, now)
+    record_summary(target, report)
     logger.info(report.summary())
     return report
 

@@ -186,11 +186,12 @@ def test_alerce_limits_show_as_limits_on_the_tom_target_page(variable, replay, c
     run("ZTF18abbuksn-star", "--source", "ZTF")
     client.force_login(django_user_model.objects.create_superuser("admin", "a@example.org", "pw"))
     html = " ".join(client.get(f"/targets/{variable.pk}/").content.decode().split())
-    # the target page's table of latest points prefixes a limit with ">"
-    shown = {text: text in html for text in ("g(ZTF)", "r(ZTF)", "<td>&gt;20.1306</td>", "<td>17.579912</td>",
-                                             "<td>&gt;17.5799")}
-    assert shown == {"g(ZTF)": True, "r(ZTF)": True, "<td>&gt;20.1306</td>": True, "<td>17.579912</td>": True,
-                     "<td>&gt;17.5799": False}
+    # the target page's table of latest points prefixes a limit with ">" and rounds to the error's precision
+    cells = ('<td class="text-end">&gt;20.131</td>', '<td class="text-end">17.580</td>',
+             '<td class="text-end">0.025</td>', "&gt;17.58")
+    shown = {text: text in html for text in ("g(ZTF)", "r(ZTF)", *cells)}
+    assert shown == {"g(ZTF)": True, "r(ZTF)": True, cells[0]: True, cells[1]: True, cells[2]: True,
+                     cells[3]: False}
 
 
 def test_alerce_detection_and_limit_at_the_same_time_and_band_are_both_stored(variable, replay):
