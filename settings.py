@@ -215,6 +215,7 @@ TOM_ALERT_CLASSES = [
     "bhtom2.brokers.aavso.AAVSOBroker",
     "bhtom2.brokers.cpcs.CPCSBroker",
     "bhtom2.brokers.asassn.ASASSNBroker",
+    "bhtom2.brokers.lsst.LSSTBroker",
 ]
 
 # A survey name per DataSource on the target form, admin and CSV import
@@ -236,6 +237,12 @@ BHTOM_TNS_API_KEY = os.environ.get("TNS_API_KEY", "")
 BHTOM_TNS_BOT_ID = os.environ.get("TNS_BOT_ID", "")
 BHTOM_TNS_BOT_NAME = os.environ.get("TNS_BOT_NAME", "")
 BHTOM_CPCS_DATA_ACCESS_HASHTAG = os.environ.get("CPCS_DATA_ACCESS_HASHTAG", "")  # sent as the "hashtag" cookie
+# Rubin/LSST: the service that answers (fink, alerce or lasair), Lasair's API token, and how long
+# (s) an update waits for others to share one Fink request, for at most how many objects.
+BHTOM_LSST_SERVICE = os.environ.get("BHTOM_LSST_SERVICE", "fink")
+BHTOM_LASAIR_TOKEN = os.environ.get("LASAIR_TOKEN", "")
+BHTOM_LSST_BATCH_WINDOW = float(os.environ.get("BHTOM_LSST_BATCH_WINDOW", "0.2"))
+BHTOM_LSST_BATCH_SIZE = int(os.environ.get("BHTOM_LSST_BATCH_SIZE", "50"))
 # ATLAS forced photometry queue: seconds between polls of a task, and the most to wait for one.
 BHTOM_ATLAS_POLL_INTERVAL = float(os.environ.get("BHTOM_ATLAS_POLL_INTERVAL", "10"))
 BHTOM_ATLAS_MAX_WAIT = float(os.environ.get("BHTOM_ATLAS_MAX_WAIT", "600"))

@@ -10,6 +10,20 @@ from bhtom_base.replay import ReplayServer
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--remote-data", action="store_true", default=False,
+                     help="also run the tests marked remote_data, which reach the real survey services")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--remote-data"):
+        return
+    skip = pytest.mark.skip(reason="reaches the internet: run with --remote-data")
+    for item in items:
+        if "remote_data" in item.keywords:
+            item.add_marker(skip)
+
+
 def fixture_bytes(relative: str) -> bytes:
     return (FIXTURES / relative).read_bytes()
 
