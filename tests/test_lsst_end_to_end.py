@@ -168,6 +168,14 @@ def test_fink_transient_and_star(fink_service):
 
 
 @pytest.mark.django_db
+def test_an_object_fink_has_no_alerts_of_is_not_in_this_survey(fink_service):
+    target = make_target("Fink unknown", 150.0, -30.0, "313000000000000999")
+    run("--source", "LSST")  # exit status 0
+    state = LightcurveUpdateState.objects.get(target=target, source="LSST")
+    assert state.status == "no_survey_name" and "no alerts of diaObject 313000000000000999" in state.last_error
+
+
+@pytest.mark.django_db
 def test_fink_cone_search(fink_service):
     target = make_target("Fink by position", 150.1234567, -30.7654321)
     run("--source", "LSST")

@@ -117,6 +117,20 @@ def test_lasair_forced_photometry_becomes_5_sigma_limits_or_detections():
     assert list(total["mag"])[:2] == pytest.approx([mag(9000.0), mag(9800.0)], abs=1e-9)
 
 
+def test_garbage_rows_are_counted_and_the_good_ones_kept():
+    data = json.loads(fixture_bytes(LASAIR))
+    data["diaSources"] += [
+        {"diaSourceId": [1], "midpointMjdTai": {"a": 1}, "band": "g", "psfFlux": [5], "psfFluxErr": True},
+        {"diaSourceId": 7, "midpointMjdTai": "60935.5", "band": ["g"], "psfFlux": "900", "psfFluxErr": "90"},
+        {"diaSourceId": 8, "midpointMjdTai": 60935.6, "band": "g", "psfFlux": 900.0, "psfFluxErr": -1.0},
+    ]
+    frame = clean_lightcurve(lasair.parse(json.dumps(data).encode(), context()))
+    assert list(frame["point_id"]) == ["169342391615488714"]
+    assert frame.attrs["skipped"] == {"negative difference (transient absent from the template)": 1,
+                                      "band not u/g/r/i/z/y": 1, "no flux": 1, "invalid flux error": 1}
+    assert from_fink(cats_class=float("inf")) is None
+
+
 @pytest.mark.parametrize("body, message", [
     (b'{"error": "objectId not found"}', "Lasair answered with an error: objectId not found"),
     (b'{"diaObjectId": "1"}', "no diaSources"),

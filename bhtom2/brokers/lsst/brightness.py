@@ -59,7 +59,7 @@ def from_fink(*, gaia_name: object = None, vsx_type: object = None, gcvs_type: o
         return Brightness.TOTAL
     try:
         cats = int(float(cats_class))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if cats in CATS_TOTAL:
         return Brightness.TOTAL

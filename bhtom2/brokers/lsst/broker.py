@@ -101,7 +101,10 @@ class LSSTBroker(BHTOMBroker):
         forced = self._fink(fink.FORCED_PATH, fink.FORCED_COLUMNS, survey_name)
         # One answer for parse: the alerts carry Fink's classification, which decides how the
         # forced photometry is read, and a forced measurement at an alert's own visit is left out.
-        return [fink.merge_answers(sources, forced)]
+        merged = fink.merge_answers(sources, forced)
+        if merged.content == b"[]":
+            raise NoSurveyName(f"{self.pretty_name} (fink) has no alerts of diaObject {survey_name}")
+        return [merged]
 
     def _fink(self, path: str, columns: tuple[str, ...], object_id: str) -> Fetched:
         url = f"{self.base_url}{path}"

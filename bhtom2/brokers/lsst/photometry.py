@@ -71,9 +71,15 @@ def measurement_table(**columns) -> pd.DataFrame:
         elif name in ("forced", "flagged", "withdrawn"):
             table[name] = np.zeros(n, dtype=bool) if value is None else _truthy(value)
         else:
-            table[name] = (np.full(n, np.nan) if value is None
-                           else pd.to_numeric(pd.Series(list(value)), errors="coerce").to_numpy(dtype=float))
+            table[name] = np.full(n, np.nan) if value is None else _numbers(value)
     return pd.DataFrame(table)
+
+
+def _numbers(values) -> np.ndarray:
+    """Numbers (or numeric text) as floats; anything else in a garbage row (lists, objects, booleans) is NaN."""
+    plain = [value if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+             for value in values]
+    return pd.to_numeric(pd.Series(plain, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _truthy(values) -> np.ndarray:
