@@ -38,6 +38,8 @@ class SourceSpec:
     object_url: str | None = None
     normalise: Callable[[str], str] | None = field(default=None, compare=False)
     needs_name: bool = True
+    # For integer ids: the first value that is too large (e.g. 2**64 for an unsigned 64-bit id).
+    integer_limit: int | None = None
 
     def pretty(self) -> str:
         return self.pretty_name() if callable(self.pretty_name) else self.pretty_name
@@ -213,6 +215,16 @@ class DataSource(Enum):
         name_example="KMT-2016-BLG-1533",
         normalise=_upper,
     )
+    LSST = SourceSpec(
+        pretty_name="Rubin/LSST",
+        target_name_label="LSST diaObjectId",
+        bands=("u", "g", "r", "i", "z", "y"),
+        # An unsigned 64-bit integer, kept as text end to end (JSON clients lose digits above 2**53).
+        name_pattern=r"[1-9][0-9]{0,19}",
+        name_example="169342391615488714",
+        object_url="https://lsst.fink-portal.org/{name}",
+        integer_limit=2**64,
+    )
     CRTS = SourceSpec(
         pretty_name="CRTS",
         target_name_label="CRTS id",
@@ -274,7 +286,8 @@ class DataSource(Enum):
                 f"{text[:80]!r} is not a valid {self.target_name_label} "
                 f"(expected something like {self.value.name_example!r})."
             )
-        if self.value.name_pattern == _INTEGER_ID and int(text) >= 2**63:
+        limit = self.value.integer_limit or (2**63 if self.value.name_pattern == _INTEGER_ID else None)
+        if limit is not None and int(text) >= limit:
             raise ValidationError(f"{text!r} is not a valid {self.target_name_label} (too large).")
         return text
 
