@@ -26,6 +26,10 @@ class SourceStatus:
         return self.status not in (UpdateStatus.QUEUED, UpdateStatus.RUNNING)
 
 
+# Statuses whose message the panel shows (a held pair says what it would remove and how to accept it).
+SHOWN_ERRORS = (UpdateStatus.FAILED, UpdateStatus.NOT_CONFIGURED, UpdateStatus.HELD)
+
+
 def source_statuses(target: Target) -> list[SourceStatus]:
     """Every installed source, with its state row or 'never run' / 'not configured' when it has none."""
     states = {state.source: state for state in LightcurveUpdateState.objects.filter(target=target)}
@@ -42,7 +46,7 @@ def source_statuses(target: Target) -> list[SourceStatus]:
         result.append(SourceStatus(
             name, survey, state.status, UpdateStatus(state.status).label,
             new_points=state.new_points, total_points=state.total_points,
-            error=state.last_error if state.status in (UpdateStatus.FAILED, UpdateStatus.NOT_CONFIGURED) else "",
+            error=state.last_error if state.status in SHOWN_ERRORS else "",
             when=when,
         ))
     return result
