@@ -51,6 +51,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring_ascii as _encode_string
 
 import numpy as np
 import pandas as pd
@@ -152,41 +153,51 @@ def row_tuples(target_id: int, source_name: str, rows: pd.DataFrame,
 def _value_json(frame: pd.DataFrame, default_observer: str) -> list[str]:
     """Each row's ``value`` JSON: observer, and the survey's own point id, time and time system.
 
-    Identical JSON texts are built once (most rows of a survey without point ids
-    share one), so a large lightcurve costs one ``json.dumps`` per distinct value.
+    The very text ``json.dumps`` gives (so rows match the ORM's), built from
+    pieces encoded once per distinct value: a large lightcurve costs no
+    ``json.dumps`` per row.
     """
+    n = len(frame)
     observers = [observer or default_observer for observer in frame["observer"].tolist()]
-    point_ids = frame["point_id"].tolist() if "point_id" in frame.columns else [""] * len(frame)
-    survey_times = frame["survey_time"].tolist() if "survey_time" in frame.columns else [None] * len(frame)
-    systems = frame["time_system"].tolist() if "time_system" in frame.columns else [""] * len(frame)
-    cache: dict[tuple, str] = {}
+    point_ids = frame["point_id"].tolist() if "point_id" in frame.columns else [""] * n
+    survey_times = frame["survey_time"].tolist() if "survey_time" in frame.columns else [None] * n
+    systems = frame["time_system"].tolist() if "time_system" in frame.columns else [""] * n
+    encoded: dict[str, str] = {}
+
+    def text(value: str) -> str:
+        piece = encoded.get(value)
+        if piece is None:
+            piece = encoded[value] = _encode_string(value)
+        return piece
+
     value = []
-    for key in zip(observers, point_ids, survey_times, systems, strict=True):
-        text = cache.get(key)
-        if text is None:
-            text = json.dumps(_trace_dict(*key))
-            if len(cache) < 4096:
-                cache[key] = text
-        value.append(text)
+    for observer, point_id, survey_time, system in zip(observers, point_ids, survey_times, systems, strict=True):
+        parts = []
+        if observer:
+            parts.append('"observer": ' + text(observer))
+        if isinstance(point_id, str) and point_id:
+            parts.append('"point_id": ' + _encode_string(point_id))
+        elif point_id is not None and not isinstance(point_id, str) and point_id == point_id:
+            parts.append('"point_id": ' + _encode_string(str(point_id)))
+        when = _time_json(survey_time)
+        if when is not None:
+            parts.append('"survey_time": ' + when)
+            if system:
+                parts.append('"time_system": ' + text(system))
+        value.append("{" + ", ".join(parts) + "}")
     return value
 
 
-def _trace_dict(observer: str, point_id: str, survey_time, time_system: str) -> dict:
-    data: dict = {}
-    if observer:
-        data["observer"] = observer
-    if point_id and not (isinstance(point_id, float) and np.isnan(point_id)):
-        data["point_id"] = str(point_id)
+def _time_json(survey_time) -> str | None:
+    """A survey's own time as JSON (a number or a string); None when unknown."""
+    if survey_time is None:
+        return None
     if isinstance(survey_time, (float, np.floating)):
-        if np.isfinite(survey_time):
-            data["survey_time"] = float(survey_time)
-    elif isinstance(survey_time, (int, np.integer)):
-        data["survey_time"] = int(survey_time)
-    elif survey_time is not None and str(survey_time) != "":
-        data["survey_time"] = str(survey_time)
-    if time_system and "survey_time" in data:
-        data["time_system"] = time_system
-    return data
+        return float.__repr__(float(survey_time)) if np.isfinite(survey_time) else None
+    if isinstance(survey_time, (int, np.integer)) and not isinstance(survey_time, bool):
+        return int.__repr__(int(survey_time))
+    text = str(survey_time)
+    return _encode_string(text) if text else None
 
 
 def _nullable(values: pd.Series) -> list:

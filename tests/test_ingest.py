@@ -218,3 +218,22 @@ def test_a_detection_and_a_limit_at_one_time_are_two_points(target):
     assert ingest(target, data).added == 2
     again = ingest(target, data)
     assert (again.added, again.revised, again.removed, again.total) == (0, 0, 0, 2)
+
+
+def test_value_json_is_exactly_what_json_dumps_writes():
+    from bhtom_base.ingest import _value_json
+
+    data = make_lightcurve(
+        time=pd.to_datetime(TIMES[:4], utc=True), mag=[1.0] * 4, mag_err=[0.1] * 4, band="G",
+        observer=["Żółw \"quoted\"", "", "a\\b", "x"], point_id=["1", "", "ü", "7"],
+        survey_time=[2458849.123456789, "2020-01-02T03:04:05", np.nan, 58000], time_system=["JD", "ISO", "X", ""],
+    )
+    expected = [
+        {"observer": "Żółw \"quoted\"", "point_id": "1", "survey_time": 2458849.123456789, "time_system": "JD"},
+        {"observer": "Gaia", "survey_time": "2020-01-02T03:04:05", "time_system": "ISO"},
+        {"observer": "a\\b", "point_id": "ü"},
+        {"observer": "x", "point_id": "7", "survey_time": 58000},
+    ]
+    import json
+
+    assert _value_json(data, "Gaia") == [json.dumps(value) for value in expected]
