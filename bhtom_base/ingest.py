@@ -8,9 +8,9 @@ cleaned frame: new points are inserted, changed points are updated in place
 the survey no longer reports are removed. Stored points before the window are
 never touched.
 
-Natural key of a point within its pair: the survey's own point id
-(``value->point_id``) where the frame has one, else (band, time, detection or
-limit). A stored row written before the survey's point ids were kept (no
+Natural key of a point within its pair: (band, the survey's own point id
+``value->point_id``) where the frame has one — band too, as one Gaia transit
+id names its G, BP and RP points — else (band, time, detection or limit). A stored row written before the survey's point ids were kept (no
 ``point_id`` in its value) still matches a frame point by (band, time, kind),
 and is revised to carry the id. Several points under one key (two AAVSO
 observers at the same JD) are paired in the order of their values.
@@ -348,7 +348,7 @@ def _keys(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     kind = np.where(np.isfinite(rows["limit"].to_numpy(dtype=float)), "L", "D")
     band_time = "t" + rows["bandpass"].astype(str) + "\x1f" + rows["ts_us"].astype(str) + kind
     has_id = rows["point_id"].astype(str) != ""
-    natural = band_time.where(~has_id, "i" + rows["point_id"].astype(str))
+    natural = band_time.where(~has_id, "i" + rows["bandpass"].astype(str) + "\x1f" + rows["point_id"].astype(str))
     return _numbered(natural, rows), _numbered(band_time, rows)
 
 
