@@ -10,7 +10,8 @@ never touched.
 
 Natural key of a point within its pair: (band, the survey's own point id
 ``value->point_id``) where the frame has one — band too, as one Gaia transit
-id names its G, BP and RP points — else (band, time, detection or limit). A stored row written before the survey's point ids were kept (no
+id names its G, BP and RP points — else (band, time, detection or limit).
+A stored row written before the survey's point ids were kept (no
 ``point_id`` in its value) still matches a frame point by (band, time, kind),
 and is revised to carry the id. Several points under one key (two AAVSO
 observers at the same JD) are paired in the order of their values.

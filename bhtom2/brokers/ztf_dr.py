@@ -9,9 +9,11 @@ IPAC-table answers are both understood.
 Objects. The release's lightcurves are built per field, CCD quadrant and
 filter, so one star has several object ids (``oid``): one per (field, quadrant,
 filter) it fell on. A cone of ``cross_match_max_separation`` (2" by default)
-around the target returns all of them, and all of them are kept as the
-target's. Their ids, comma-separated, are stored as the target's ``ZTF_DR8``
-survey name, so later runs ask for exactly those objects with ``ID=``.
+around the target returns all of them, and all of them (at most 32, those with
+the most epochs) are kept as the target's. ``parse`` names them in
+``frame.attrs["survey_names"]`` (comma-separated) when it read a cone answer;
+the base class stores them as the target's ``ZTF_DR8`` survey name, so later
+runs ask for exactly those objects with ``ID=``.
 
 Quality cut. ``catflags`` is the bit mask of the epoch's photometric quality
 flags; bit 15 (value 32768) marks an epoch whose image failed IPAC's quality
@@ -31,12 +33,33 @@ Truncation. A CSV whose last line has fewer fields than the header was cut
 short; that line is left out ("incomplete last row") rather than read with
 a cut-off number.
 
+Brightness and limits. The magnitudes are PSF-fit photometry on the
+single-epoch science images (not difference images): the object's total
+apparent brightness for stars and transients alike, so the per-target
+brightness choice changes nothing. The service returns detections only: no
+limits.
+
+Trace. ``point_id`` = ``expid`` (the exposure id: stable across releases, one
+epoch of the target per exposure), ``survey_time`` = ``mjd``, ``time_system``
+= "MJD UTC (exposure start)". A truncated answer (incomplete last row) sets
+``frame.attrs["truncated"]``: its points are stored, none is removed.
+
 Incremental updates. IRSA accepts ``TIME=<mjd_start> <mjd_end>``; with the
-framework's ``since`` only epochs from then on are asked for. A release comes
-once a year, so the broker looks again monthly (``update_cadence``).
+framework's ``since`` only epochs from then on are asked for (and only stored
+points from then on are reconciled). A release comes once a year, so the broker
+looks again monthly (``update_cadence``). The configured release is the
+broker's ``data_version``: when it changes, the next update fetches everything
+(no ``TIME``), the same epochs are revised in place (keyed by ``expid``), never
+doubled; the release is stored as the rows' ``reduction_version`` and in the
+update state. Everything is also fetched again yearly.
 
 The survey's DataSource member keeps its historical name ``ZTF_DR8``; its
-pretty name, and so the filter names (``g(ZTF DR24)``), follow the release.
+pretty name is ``ZTF DR`` whatever the release, so the band names
+(``g(ZTF DR)``) stay the same from one release to the next (the data migration
+``0003_ztf_dr_stable_band_names`` renamed the old ``g(ZTF DR24)`` rows).
+
+Documentation: https://irsa.ipac.caltech.edu/docs/program_interface/ztf_lightcurve_api.html
+and docs/surveys.md.
 """
 from __future__ import annotations
 
