@@ -18,7 +18,9 @@ import csv
 import io
 from datetime import timedelta
 
+import numpy as np
 import pytest
+from astropy.table import vstack
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from tom_dataproducts.models import PhotometryReducedDatum
@@ -27,6 +29,7 @@ from tom_targets.models import Target
 from bhtom_base.models import LightcurveUpdateState
 from bhtom_base.replay import Route
 from bhtom_base.survey_names import set_survey_name
+from tests.conftest import FIXTURES as FIXTURES_DIR
 from tests.conftest import fixture_bytes
 from tests.replay_handlers import ztf_versions
 
@@ -263,3 +266,92 @@ def test_force_after_a_release_change_never_duplicates(white_dwarf, replay, sett
     assert stored_ztf(white_dwarf) == ztf_expected()
     rows = PhotometryReducedDatum.objects.filter(target=white_dwarf, source_name="ZTF_DR8")
     assert set(rows.values_list("bandpass", "reduction_version")) == {("g(ZTF DR)", "dr25"), ("r(ZTF DR)", "dr25")}
+
+
+# -- a data release with the survey's point ids: Gaia DR3 epoch photometry (transit_id) ----------
+
+DATALINK = "/data-server/data"
+GAIA4 = "1457486023639239296"
+GAIA_VERSION: dict[str, bytes] = {}
+
+
+def serve_gaia_dr3(method, path, query, body):
+    """The epoch photometry of the version now set (a bare VOTable, as the archive may also answer)."""
+    return 200, {"Content-Type": "application/x-votable+xml"}, GAIA_VERSION["content"]
+
+
+@pytest.fixture
+def gaia4(replay):
+    target = Target.objects.create(name="Gaia4", type="SIDEREAL", ra=10.0, dec=-10.0, epoch=2000)
+    set_survey_name(target, "GAIA_DR3", GAIA4)
+    route = Route(path=DATALINK, query={"ID": GAIA4, "RETRIEVAL_TYPE": "EPOCH_PHOTOMETRY", "FORMAT": "votable",
+                                        "VALID_DATA": "false"},
+                  handler="tests.test_reconcile_sequences:serve_gaia_dr3")
+    replay.routes.append(route)
+    yield target
+    replay.routes.remove(route)
+    GAIA_VERSION.clear()
+
+
+def gaia_dr3_version(edit=None) -> set[tuple[str, str, float]]:
+    """Serve the recorded epoch photometry, edited; return its expected (band, transit_id, mag) points."""
+    from astropy.io.votable import parse_single_table, writeto
+    from astropy.io.votable.tree import VOTableFile
+
+    table = parse_single_table(str(FIXTURES_DIR / "gaia_dr3/dr3_epoch_photometry_gaia4.vot")).to_table()
+    if edit is not None:
+        table = edit(table)
+    out = io.BytesIO()
+    writeto(VOTableFile.from_table(table), out)
+    GAIA_VERSION["content"] = out.getvalue()
+    photometry = np.asarray(table["rejected_by_photometry"].filled(False), dtype=bool)
+    expected = set()
+    for band, mag_column in (("G", "g_transit_mag"), ("BP", "bp_mag"), ("RP", "rp_mag")):
+        rejected = np.asarray(table[f"variability_flag_{band.lower()}_reject"].filled(False), dtype=bool)
+        mags = np.asarray(table[mag_column].filled(np.nan), dtype=float)
+        for transit, mag, bad in zip(table["transit_id"], mags, rejected | photometry, strict=True):
+            if not bad and np.isfinite(mag):
+                expected.add((f"{band}(Gaia DR3)", str(transit), float(mag)))
+    return expected
+
+
+def stored_gaia_dr3(target) -> set[tuple[str, str, float]]:
+    rows = PhotometryReducedDatum.objects.filter(target=target, source_name="GAIA_DR3")
+    stored = [(row.bandpass, row.value["point_id"], row.brightness) for row in rows]
+    assert len(stored) == len(set(stored))
+    return set(stored)
+
+
+def test_gaia_dr3_with_transit_ids_in_sequence(gaia4, replay):
+    v1 = gaia_dr3_version()
+    run("Gaia4", "--source", "GAIA_DR3")
+    assert stored_gaia_dr3(gaia4) == v1
+    state = state_of(gaia4, "GAIA_DR3")
+    assert counts(state) == (len(v1), 0, 0, len(v1))
+
+    def v2_edit(table):
+        usable = ~np.asarray(table["variability_flag_g_reject"].filled(False), dtype=bool) & np.isfinite(
+            np.asarray(table["g_transit_mag"].filled(np.nan), dtype=float))
+        revised_row = int(np.flatnonzero(usable)[2])
+        table["g_transit_mag"][revised_row] = table["g_transit_mag"][revised_row] + 0.05  # re-reduced
+        late = table[[7]]
+        late["transit_id"][0] = 99999999999999999  # a transit published late
+        late["g_transit_time"][0] = late["g_transit_time"][0] + 3.0
+        late["bp_obs_time"][0] = late["bp_obs_time"][0] + 3.0
+        late["rp_obs_time"][0] = late["rp_obs_time"][0] + 3.0
+        table.remove_row(10)  # retracted: its G, BP and RP points go
+        return vstack([table, late])
+
+    v2 = gaia_dr3_version(v2_edit)
+    run("Gaia4", "--source", "GAIA_DR3", "--force")  # a data release: fetched again only when forced
+    assert stored_gaia_dr3(gaia4) == v2
+    state.refresh_from_db()
+    added, revised, removed = len(v2 - v1) - 1, 1, len(v1 - v2) - 1
+    assert counts(state) == (added, revised, removed, len(v2))
+    assert (added, removed) == (3, 3)  # three bands of the late transit in, of the retracted one out
+
+    gaia_dr3_version(lambda table: table[:20])  # v3: most transits missing
+    with pytest.raises(CommandError, match="held"):
+        run("Gaia4", "--source", "GAIA_DR3", "--force")
+    assert stored_gaia_dr3(gaia4) == v2
+    assert state_of(gaia4, "GAIA_DR3").status == "held"
