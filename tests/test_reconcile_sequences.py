@@ -21,8 +21,10 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from astropy.table import vstack
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
@@ -146,6 +148,28 @@ def test_a_held_answer_is_applied_when_a_person_accepts_it(gaia18dqq, replay):
     removed = len(gaia_mags("\n".join(lines))) - len(gaia_mags(cut))
     assert f"0 new points, 0 revised, {removed} removed." in output
     assert state_of(gaia18dqq, "GAIA").status == "done"
+
+
+def test_the_admin_action_accepts_the_removals_of_a_held_pair(gaia18dqq, replay, client, django_user_model,
+                                                              django_capture_on_commit_callbacks):
+    run("Gaia18dqq", "--source", "GAIA")
+    lines = gaia_lines()
+    cut = "\n".join(lines[: len(lines) // 3]) + "\n"
+    serve_gaia(replay, cut)
+    with pytest.raises(CommandError, match="held"):
+        run("Gaia18dqq", "--source", "GAIA")
+    state = state_of(gaia18dqq, "GAIA")
+    client.force_login(django_user_model.objects.create_superuser("admin", "a@example.org", "pw-admin-1234"))
+    changelist = reverse("admin:bhtom_base_lightcurveupdatestate_changelist")
+    page = client.get(changelist, {"status__exact": "held"}).content.decode()
+    assert "Gaia18dqq" in page and "held: removals to confirm" in page
+    with django_capture_on_commit_callbacks(execute=True):  # tasks are enqueued when the request commits
+        response = client.post(changelist, {"action": "accept_removals", ACTION_CHECKBOX_NAME: [state.pk]},
+                               follow=True)
+    assert "Removals accepted; queued 1 update." in response.content.decode()
+    state.refresh_from_db()  # the task ran (immediate backend in tests)
+    assert (state.status, state.removals_accepted) == ("done", False)
+    assert stored_gaia(gaia18dqq) == gaia_mags(cut)
 
 
 # -- an incremental source with the survey's point ids: ZTF DR (IRSA) --------------------------
