@@ -128,7 +128,8 @@ def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = Fals
         problem = broker.configuration_problem()
         if problem:
             raise NotConfigured(problem)
-        if not force and broker.update_cadence is None and state.last_success is not None:
+        held = state.status == UpdateStatus.HELD or accept_removals or state.removals_accepted
+        if not force and broker.update_cadence is None and state.last_success is not None and not held:
             report.status = UP_TO_DATE
             report.total_points = state.total_points
             report.last_point = state.last_point

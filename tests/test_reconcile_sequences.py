@@ -379,3 +379,9 @@ def test_gaia_dr3_with_transit_ids_in_sequence(gaia4, replay):
         run("Gaia4", "--source", "GAIA_DR3", "--force")
     assert stored_gaia_dr3(gaia4) == v2
     assert state_of(gaia4, "GAIA_DR3").status == "held"
+    # A held data release is asked again without --force, and applied once a person accepts it.
+    with pytest.raises(CommandError, match="held"):
+        run("Gaia4", "--source", "GAIA_DR3")
+    run("Gaia4", "--source", "GAIA_DR3", "--accept-removals")
+    assert state_of(gaia4, "GAIA_DR3").status == "done"
+    assert stored_gaia_dr3(gaia4) == gaia_dr3_version(lambda table: table[:20])
