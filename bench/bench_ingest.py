@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import time
+import uuid
 from dataclasses import dataclass
 
 import _django
@@ -182,18 +183,19 @@ def raw_copy(rows: list[tuple]) -> int:
 
 def measure_postgres(frame: pd.DataFrame, repeat: int = 3) -> Measured:
     """Best of ``repeat`` for each method, raw and project alternating, each on a target of its own."""
-    from tom_dataproducts.models import PhotometryReducedDatum
+    from tom_targets.models import Target
 
     best = None
-    for attempt in range(repeat):
-        raw_target, project_target = make_target(f"raw-{attempt}"), make_target(f"project-{attempt}")
+    for _ in range(repeat):
+        run = uuid.uuid4().hex[:8]
+        raw_target, project_target = make_target(f"bench-raw-{run}"), make_target(f"bench-project-{run}")
         rows = row_tuples(frame, raw_target)
         raw, count = timed(raw_copy, rows)
         project, result = timed(project_path, frame, project_target)
         rerun, again = timed(project_path, with_revisions(frame), project_target)
         measured = Measured(project, raw, rerun, result.added, count,
                             (again.added, again.revised, again.removed, again.total))
-        PhotometryReducedDatum.objects.filter(target_id__in=[raw_target, project_target]).delete()
+        Target.objects.filter(pk__in=[raw_target, project_target]).delete()  # and their rows
         if best is None:
             best = measured
         else:
