@@ -294,3 +294,32 @@ def test_failures_end_as_recorded_errors_with_no_rows(named_targets, replay, sou
     run(target.name, "--source", source, "--quiet")
     state.refresh_from_db()
     assert state.status == "done" and state.new_points == count == rows_of(target, source).count()
+
+
+def test_migration_gives_old_ztf_dr_rows_stable_band_names_and_merges_doubled_epochs(white_dwarf):
+    """Rows stored as ``g(ZTF DR23)``/``g(ZTF DR24)`` (one epoch doubled by a --force after a release change)."""
+    import importlib
+    from datetime import datetime, timedelta
+
+    from django.apps import apps
+
+    migration = importlib.import_module("bhtom_base.migrations.0003_ztf_dr_stable_band_names")
+    t0 = datetime(2020, 1, 1, tzinfo=UTC)
+    rows = [("g(ZTF DR23)", t0, 18.0), ("g(ZTF DR24)", t0, 18.01), ("g(ZTF DR24)", t0 + timedelta(days=1), 18.2),
+            ("r(ZTF DR23)", t0, 17.5)]
+    PhotometryReducedDatum.objects.bulk_create([
+        PhotometryReducedDatum(target=white_dwarf, source_name="ZTF_DR8", bandpass=band, timestamp=when,
+                               brightness=mag, brightness_error=0.03) for band, when, mag in rows])
+    PhotometryReducedDatum.objects.create(target=white_dwarf, source_name="ZTF", bandpass="g(ZTF DR24)",
+                                          timestamp=t0, brightness=1.0)  # another source: not touched
+    migration.forwards(apps, None)
+    stored = rows_of(white_dwarf, "ZTF_DR8").order_by("bandpass", "timestamp")
+    assert list(stored.values_list("bandpass", "timestamp", "brightness", "reduction_version")) == [
+        ("g(ZTF DR)", t0, 18.01, "dr24"),  # the newest release's row of the doubled epoch is kept
+        ("g(ZTF DR)", t0 + timedelta(days=1), 18.2, "dr24"),
+        ("r(ZTF DR)", t0, 17.5, "dr23"),
+    ]
+    assert rows_of(white_dwarf, "ZTF").get().bandpass == "g(ZTF DR24)"
+    migration.backwards(apps, None)
+    assert set(rows_of(white_dwarf, "ZTF_DR8").values_list("bandpass", "reduction_version")) == {
+        ("g(ZTF DR24)", ""), ("r(ZTF DR23)", "")}
