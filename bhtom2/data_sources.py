@@ -14,8 +14,6 @@ from enum import Enum
 
 from django.core.exceptions import ValidationError
 
-from bhtom_base import conf
-
 MAX_SURVEY_NAME_LENGTH = 64
 
 
@@ -43,11 +41,6 @@ class SourceSpec:
 
     def pretty(self) -> str:
         return self.pretty_name() if callable(self.pretty_name) else self.pretty_name
-
-
-def _ztf_release_pretty_name() -> str:
-    release = conf.setting("BHTOM_ZTF_DATA_RELEASE")
-    return f"ZTF {release.upper()}"
 
 
 def _gaia_alert_name(value: str) -> str:
@@ -159,7 +152,8 @@ class DataSource(Enum):
         needs_name=False,
     )
     ZTF_DR8 = SourceSpec(
-        pretty_name=_ztf_release_pretty_name,
+        # Not the release: band names stay the same across releases (the release goes in reduction_version).
+        pretty_name="ZTF DR",
         target_name_label="ZTF data-release object ids",
         bands=("g", "r", "i"),
         name_pattern=rf"{_INTEGER_ID}(,{_INTEGER_ID}){{0,31}}",

@@ -63,6 +63,8 @@ SETTINGS: dict[str, Setting] = {
     "BHTOM_QUEUED_LEASE_SECONDS": Setting("BHTOM_QUEUED_LEASE_SECONDS", 6 * 3600, int),
     # Settings without a variable (dicts and lists a site writes in settings.py).
     "BHTOM_CROSS_MATCH_MAX_SEPARATION": Setting(None, {}),
+    # Days between full re-fetches of an incremental broker, per source ({"AAVSO": 3}); default weekly.
+    "BHTOM_FULL_REFETCH_DAYS": Setting(None, {}),
     "BHTOM_POLITENESS": Setting(None, {}),
     "BHTOM_OGLE_EWS_SEASONS": Setting(None, None),
     "BHTOM_HTTP": Setting(None, {}),

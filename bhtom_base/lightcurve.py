@@ -27,7 +27,9 @@ Parsers put the counts of rows they left out, by reason, in
 ``frame.attrs["skipped"]`` (a ``dict[str, int]``), and the names of the target
 in this or other surveys that the response revealed in
 ``frame.attrs["survey_names"]`` (``{source name: name}``): the broker stores
-them on the target.
+them on the target. A parser that sees the answer was cut short (an incomplete
+last row) sets ``frame.attrs["truncated"] = True``: its rows are stored, but
+no stored point is removed for being absent from it.
 
 ``parse(content, context)`` is pure: whatever it needs to know about the target
 (coordinates, its name in the survey, a person's choice of what its brightness
@@ -47,6 +49,7 @@ COLUMNS: tuple[str, ...] = ("time", "mag", "mag_err", "band", "limit", "observer
 TRACE_COLUMNS: tuple[str, ...] = ("point_id", "survey_time", "time_system")
 SKIPPED = "skipped"
 SURVEY_NAMES = "survey_names"
+TRUNCATED = "truncated"
 
 
 class Brightness(StrEnum):
@@ -158,14 +161,18 @@ def concat_lightcurves(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return empty_lightcurve()
     skipped: Counter[str] = Counter()
     names: dict[str, str] = {}
+    truncated = False
     for frame in frames:
         skipped.update(frame.attrs.get(SKIPPED, {}))
         names.update(frame.attrs.get(SURVEY_NAMES, {}))
+        truncated |= bool(frame.attrs.get(TRUNCATED))
     non_empty = [with_trace_columns(frame) for frame in frames if len(frame)]
     result = pd.concat(non_empty, ignore_index=True) if non_empty else empty_lightcurve()
     result.attrs[SKIPPED] = dict(skipped)
     if names:
         result.attrs[SURVEY_NAMES] = names
+    if truncated:
+        result.attrs[TRUNCATED] = True
     return result
 
 

@@ -1,4 +1,11 @@
-"""Per-(target, source) update state: what happened the last time, and when next."""
+"""Per-(target, source) update state: what happened the last time, and when next.
+
+``new_points`` / ``revised_points`` / ``removed_points`` are what the last
+update's reconcile did (:mod:`bhtom_base.ingest`). A pair whose answer would
+remove too many points is ``held`` (``held_removals`` says how many) until a
+person accepts it (``removals_accepted``, or ``update_reduced_data
+--accept-removals``).
+"""
 from __future__ import annotations
 
 from django.db import models
@@ -13,6 +20,8 @@ class UpdateStatus(models.TextChoices):
     FAILED = "failed", "failed"
     NOT_CONFIGURED = "not_configured", "not configured"
     NO_SURVEY_NAME = "no_survey_name", "not in this survey"
+    # The survey's answer would remove too many stored points: nothing applied until a person accepts it.
+    HELD = "held", "held: removals to confirm"
 
 
 FINISHED_STATUSES = (
@@ -20,6 +29,7 @@ FINISHED_STATUSES = (
     UpdateStatus.FAILED,
     UpdateStatus.NOT_CONFIGURED,
     UpdateStatus.NO_SURVEY_NAME,
+    UpdateStatus.HELD,
 )
 
 
@@ -35,7 +45,17 @@ class LightcurveUpdateState(models.Model):
     running_until = models.DateTimeField(
         null=True, blank=True, help_text="A running update not finished by then is taken as dead."
     )
-    new_points = models.IntegerField(default=0)
+    new_points = models.IntegerField(default=0, help_text="Points added by the last update")
+    revised_points = models.IntegerField(default=0, help_text="Stored points the last update changed in place")
+    removed_points = models.IntegerField(default=0, help_text="Stored points the last update removed "
+                                         "(the survey no longer reports them)")
+    held_removals = models.IntegerField(default=0, help_text="Removals waiting for a person's confirmation")
+    removals_accepted = models.BooleanField(default=False, help_text="The next update may remove any number "
+                                            "of points (set by the admin action; cleared after that update)")
+    last_full_fetch = models.DateTimeField(null=True, blank=True,
+                                           help_text="Last successful update that fetched the whole lightcurve")
+    data_version = models.CharField(max_length=32, blank=True, default="",
+                                    help_text="What the source fetched from (e.g. the ZTF data release)")
     total_points = models.IntegerField(default=0)
     skipped_rows = models.IntegerField(default=0, help_text="Rows of the response left out (garbage, limits cut...)")
     last_point = models.DateTimeField(null=True, blank=True)

@@ -9,7 +9,8 @@ from tom_targets.models import Target
 from .models import FINISHED_STATUSES, LightcurveUpdateState, UpdateStatus
 from .registry import broker_classes
 
-PROBLEM_STATUSES = (UpdateStatus.FAILED, UpdateStatus.NOT_CONFIGURED, UpdateStatus.NO_SURVEY_NAME)
+# Statuses whose message the panel shows (a held pair says what it would remove and how to accept it).
+PROBLEM_STATUSES = (UpdateStatus.FAILED, UpdateStatus.HELD, UpdateStatus.NOT_CONFIGURED, UpdateStatus.NO_SURVEY_NAME)
 
 
 @dataclass
@@ -32,7 +33,7 @@ class SourceStatus:
         """Shown on its own line: it has points, is busy, or failed. The rest is folded away."""
         if self.status == UpdateStatus.DONE:
             return self.total_points > 0
-        return self.status in (UpdateStatus.QUEUED, UpdateStatus.RUNNING, UpdateStatus.FAILED)
+        return self.status in (UpdateStatus.QUEUED, UpdateStatus.RUNNING, UpdateStatus.FAILED, UpdateStatus.HELD)
 
     @property
     def folded_label(self) -> str:
@@ -46,6 +47,7 @@ def folded_summary(folded: list[SourceStatus]) -> str:
         counts[entry.folded_label] = counts.get(entry.folded_label, 0) + 1
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return ", ".join(f"{count} {label}" for label, count in ordered)
+
 
 
 def source_statuses(target: Target) -> list[SourceStatus]:

@@ -101,7 +101,7 @@ def test_cpcs_end_to_end(imported, replay):
 def test_cpcs_without_token_is_not_configured_and_exit_status_0(imported, replay, settings):
     settings.BHTOM_CPCS_DATA_ACCESS_TOKEN = ""
     output = run("--source", "CPCS")  # no CommandError: exit status 0
-    assert "5 updates: 5 not configured; 0 new points." in output
+    assert "5 updates: 5 not configured; 0 new points, 0 revised, 0 removed." in output
     assert "CPCS_DATA_ACCESS_HASHTAG is not set" in output
     for target in imported.values():
         s = state(target, "CPCS")

@@ -79,7 +79,9 @@ def test_coordinates_only_target_is_cross_matched_fetched_and_then_left_alone(re
     first = rows.filter(bandpass="G(Gaia DR3)").order_by("timestamp").first()
     expected_first = Time(2455197.5 + 1693.257506198131, format="jd", scale="tcb").utc.datetime
     assert abs((first.timestamp.replace(tzinfo=None) - expected_first).total_seconds()) < 1e-3
-    assert first.telescope == "Gaia" and first.value == {"observer": "Gaia"} and first.limit is None
+    assert first.telescope == "Gaia" and first.limit is None
+    assert first.value == {"observer": "Gaia", "point_id": "16390666388267148", "survey_time": 1693.257506198131,
+                           "time_system": "BJD TCB - 2455197.5"}  # Gaia's transit_id and its own time
     assert DATALINK in first.source_location
     state = state_of(target)
     assert (state.status, state.new_points, state.total_points) == ("done", 182, 182)

@@ -27,7 +27,10 @@ of VSX's answer for a star without observations in the JD range was found; if
 it were an empty body, that would show as an "empty response" failure.
 
 Incremental: ``fromjd`` is the JD of ``since`` (the last stored point minus
-the overlap), ``tojd`` one day after now.
+the overlap), ``tojd`` one day after now. Observations submitted late (older
+than that window) arrive with the full fetch (``fromjd=0``) made weekly
+(``full_refetch_cadence``, ``BHTOM_FULL_REFETCH_DAYS["AAVSO"]``), which also
+removes observations AAVSO no longer reports.
 """
 from __future__ import annotations
 
@@ -165,6 +168,7 @@ class AAVSOBroker(BHTOMBroker):
     """AAVSO International Database (``AAVSO``)."""
 
     data_source = DataSource.AAVSO
+    incremental = True  # fromjd = since; a weekly full fetch brings observations submitted late
     facility_name = "AAVSO"
     observer_name = "AAVSO"
 

@@ -232,6 +232,7 @@ def _parse_long(table: Table, param_id: str | None, name: str, source_id: str | 
         band=band,
         rejected_photometry=_flags(table, "rejected_by_photometry")[keep],
         rejected_variability=_flags(table, "rejected_by_variability")[keep],
+        transit_id=_transit_ids(table)[keep],
     )
 
 
@@ -251,12 +252,21 @@ def _parse_wide(table: Table, param_id: str | None, name: str, source_id: str | 
                 band=np.full(len(table), band),
                 rejected_photometry=photometry,
                 rejected_variability=_flags(table, reject_col if reject_col in columns else None),
+                transit_id=_transit_ids(table),
             )
         )
     return concat_lightcurves(frames)
 
 
-def _points(*, time, mag, flux_over_error, band, rejected_photometry, rejected_variability) -> pd.DataFrame:
+def _transit_ids(table: Table) -> np.ndarray:
+    """Gaia's ``transit_id`` of each row (the point's id in the survey); empty where absent."""
+    if "transit_id" not in table.colnames:
+        return np.full(len(table), "", dtype=object)
+    return _strings(table, "transit_id")
+
+
+def _points(*, time, mag, flux_over_error, band, rejected_photometry, rejected_variability,
+            transit_id) -> pd.DataFrame:
     """Per-point arrays -> standard frame; rejected and unusable points are counted, not kept."""
     skipped: dict[str, int] = {}
     remaining = np.ones(len(time), dtype=bool)
@@ -281,6 +291,9 @@ def _points(*, time, mag, flux_over_error, band, rejected_photometry, rejected_v
         mag=mag[remaining],
         mag_err=mag_err,
         band=band,
+        point_id=transit_id[remaining],
+        survey_time=time[remaining],
+        time_system="BJD TCB - 2455197.5",
         skipped=skipped,
     )
 
