@@ -29,7 +29,7 @@ the recorded files HJD - UT Date equals astropy's heliocentric light travel
 time towards the star within 1.5 s, the rounding of HJD). So for v1 the UT Date
 is used as is: no correction is needed. v2 gives only ``JD``, which is HJD
 (UTC) as well: when the target's coordinates are known the heliocentric light
-travel time is removed (``bhtom2.brokers.heliocentric.hjd_to_utc``, the same as
+travel time is removed (``bhtom_base.lighttime.hjd_to_utc``, the same as
 astropy's ``Time.light_travel_time`` for the geocentre); without coordinates
 the HJD is kept, which can be up to 8.3 min off.
 """
@@ -42,12 +42,12 @@ import numpy as np
 import pandas as pd
 from tom_targets.models import Target
 
-from bhtom2.brokers.heliocentric import hjd_to_utc
 from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import ParseContext, make_lightcurve
+from bhtom_base.lighttime import hjd_to_utc
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.times import jd_to_utc
 

@@ -15,7 +15,7 @@ files have the first five). Quality cuts, each counted in the report:
 Each point keeps its site as facility (``KMTA``, ``KMTC``, ``KMTS``).
 
 Times are HJD (UTC), written as HJD-2450000 in older files and as full HJD in
-newer ones (both are read); see :mod:`bhtom2.brokers.heliocentric` for the
+newer ones (both are read); see :mod:`bhtom_base.lighttime` for the
 removal of the heliocentric light travel time with the target's coordinates.
 The 2015 pilot season used another layout and is not supported. A season's
 data are public from 1 July of the next year; before that the server answers
@@ -33,12 +33,12 @@ import numpy as np
 import pandas as pd
 from tom_targets.models import Target
 
-from bhtom2.brokers.heliocentric import full_jd, hjd_to_utc
 from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import ParseContext, concat_lightcurves, make_lightcurve
+from bhtom_base.lighttime import full_jd, hjd_to_utc
 from bhtom_base.parsing import decode_text, looks_like_html, reject_html
 
 MAX_MAG_ERR = 1.0

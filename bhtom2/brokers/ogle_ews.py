@@ -14,7 +14,7 @@ year; a season without a list, such as 2020 and 2021, answers 404 and is
 skipped) within ``BHTOM_CROSS_MATCH_MAX_SEPARATION["OGLE_EWS"]`` arcsec
 (default 2), and the name found is stored.
 
-Times are HJD (UTC); see :mod:`bhtom2.brokers.heliocentric` for the removal of
+Times are HJD (UTC); see :mod:`bhtom_base.lighttime` for the removal of
 the heliocentric light travel time with the target's coordinates.
 """
 from __future__ import annotations
@@ -30,12 +30,12 @@ import pandas as pd
 from django.conf import settings
 from tom_targets.models import Target
 
-from bhtom2.brokers.heliocentric import full_jd, hjd_to_utc
 from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import ParseContext, make_lightcurve
+from bhtom_base.lighttime import full_jd, hjd_to_utc
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.sky import separation_arcsec
 

@@ -12,9 +12,9 @@ from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time
 
 from bhtom2.brokers import kmtnet, ogle_ews
-from bhtom2.brokers.heliocentric import full_jd, heliocentric_delay, hjd_to_utc
 from bhtom_base.errors import FetchError, ParseError
 from bhtom_base.lightcurve import COLUMNS, TRACE_COLUMNS, ParseContext
+from bhtom_base.lighttime import full_jd, heliocentric_delay, hjd_to_utc
 from bhtom_base.replay import HTML_ERROR_PAGE
 from tests.conftest import FIXTURES, fixture_bytes
 from tests.replay_kmtnet import pysis_archive_bytes
