@@ -49,7 +49,7 @@ from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.lighttime import hjd_to_utc
 from bhtom_base.parsing import decode_text, reject_html
-from bhtom_base.times import jd_to_utc
+from bhtom_base.times import clip_to_range, jd_to_utc
 
 WHAT = "ASAS-SN Sky Patrol lightcurve"
 SENTINEL = 99.0  # 99.99 / 99.990 mark a missing value
@@ -135,6 +135,7 @@ def _geocentric_utc(table: pd.DataFrame, hjd: np.ndarray, ra: float | None, dec:
     if "ut_date" in table.columns:
         day, _, fraction = table["ut_date"].str.strip().str.partition(".").T.to_numpy()
         days = pd.to_datetime(pd.Series(day), format="%Y-%m-%d", errors="coerce", utc=True)
+        days = clip_to_range(days).astype("datetime64[ns, UTC]")  # the shared 1800-2200 range
         offset = pd.to_timedelta(pd.to_numeric("0." + pd.Series(fraction), errors="coerce"), unit="D")
         result = (days + offset).dt.round("us")
         if not result.isna().any():
