@@ -4,12 +4,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import numpy as np
 import pytest
 
 from bhtom2.brokers.tns import MISSING_ERROR, internal_survey_names, parse, parse_search
-from bhtom_base.lightcurve import clean_lightcurve
 from bhtom_base.errors import ParseError
+from bhtom_base.lightcurve import clean_lightcurve
 from tests.conftest import fixture_bytes
 
 REAL = "tns/tns_get_object_1999gy_photometry.json"
