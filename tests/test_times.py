@@ -42,7 +42,8 @@ def test_hjd_parsers_count_an_absurd_time_instead_of_failing():
     from bhtom2.brokers.ogle_ews import parse as parse_ogle
 
     ogle = parse_ogle(b"1e300 15.0 0.01 1.0 100\n2456800.5 15.0 0.01 1.0 100\n", ParseContext(ra=268.2, dec=-29.6))
-    kmt = parse_pysis(b"1e300 0 0 15.0 0.01 2.0 100 1.0\n7000.5 0 0 15.0 0.01 2.0 100 1.0\n", site="C", band="I")
+    kmt = parse_pysis(b"# HJD \\Delta_flux flux_err mag mag_err fwhm sky secz\n"
+                      b"1e300 0 0 15.0 0.01 2.0 100 1.0\n7000.5 0 0 15.0 0.01 2.0 100 1.0\n", site="C", band="I")
     for frame in (ogle, kmt):
         assert frame["time"].isna().sum() == 1 and frame["time"].notna().sum() == 1
 
