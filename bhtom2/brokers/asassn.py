@@ -31,7 +31,9 @@ is used as is: no correction is needed. v2 gives only ``JD``, which is HJD
 (UTC) as well: when the target's coordinates are known the heliocentric light
 travel time is removed (``bhtom_base.lighttime.hjd_to_utc``, the same as
 astropy's ``Time.light_travel_time`` for the geocentre); without coordinates
-the HJD is kept, which can be up to 8.3 min off.
+the HJD is kept, which can be up to 8.3 min off. The time read is kept as
+``survey_time`` ("UT date (geocentric UTC)" or "HJD UTC"); Sky Patrol points
+have no id. Dates outside 1800-2200 are "no time" rows (the shared range).
 """
 from __future__ import annotations
 
@@ -116,6 +118,9 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     non_detection, mag, err, limit, jd = non_detection[keep], mag[keep], err[keep], limit[keep], jd[keep]
 
     time = _geocentric_utc(table, jd, ra, dec)
+    ut_date = table["ut_date"].str.strip().to_numpy(dtype=object) if "ut_date" in table.columns \
+        else np.full(len(table), "", dtype=object)
+    from_ut_date = ut_date != ""
     camera = table["camera"].to_numpy(dtype=object)
     return make_lightcurve(
         time=time,
@@ -124,6 +129,8 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         band=table["band"].to_numpy(dtype=object),
         limit=np.where(non_detection, limit, np.nan),
         facility=np.where(camera == "", "", "ASAS-SN " + camera.astype(str)),
+        survey_time=np.where(from_ut_date, ut_date, jd.astype(object)),
+        time_system=np.where(from_ut_date, "UT date (geocentric UTC)", "HJD UTC"),
         skipped=skipped,
     )
 

@@ -88,15 +88,20 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         skipped["unreadable magnitude"] = other
     good = mag.notna() & np.isfinite(mag)
     parts, mag = parts[good], mag[good].to_numpy(dtype=float)
-    time_utc = _tcb_to_utc(parts["date"], pd.to_numeric(parts["jd"], errors="coerce"))
+    jd = pd.to_numeric(parts["jd"], errors="coerce")
+    time_utc = _tcb_to_utc(parts["date"], jd)
     bad_time = time_utc.isna().to_numpy()
     if bad_time.any():
         skipped["unreadable time"] = int(bad_time.sum())
+    has_date = parts["date"].notna().to_numpy()
+    survey_time = np.where(has_date, parts["date"].fillna("").str.strip(), jd.to_numpy(dtype=float).astype(object))
     return make_lightcurve(
         time=time_utc[~bad_time],
         mag=mag[~bad_time],
         mag_err=gaia_alert_mag_error(mag[~bad_time]),
         band="G",
+        survey_time=survey_time[~bad_time],
+        time_system=np.where(has_date, "TCB date", "JD TCB")[~bad_time],
         skipped=skipped,
     )
 

@@ -15,7 +15,9 @@ skipped) within ``BHTOM_CROSS_MATCH_MAX_SEPARATION["OGLE_EWS"]`` arcsec
 (default 2), and the name found is stored.
 
 Times are HJD (UTC); see :mod:`bhtom_base.lighttime` for the removal of
-the heliocentric light travel time with the target's coordinates.
+the heliocentric light travel time with the target's coordinates (the parse
+context's ``ra``/``dec``): points are stored at the geocentric UTC instant.
+The HJD as given is kept as ``survey_time``; OGLE points have no id.
 """
 from __future__ import annotations
 
@@ -70,6 +72,8 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         mag=mag[keep],
         mag_err=err[keep],
         band="I",
+        survey_time=hjd[keep],
+        time_system=np.where(hjd[keep] < 2_400_000, "HJD UTC - 2450000", "HJD UTC"),
         skipped={reason: count for reason, count in skipped.items() if count},
     )
 
