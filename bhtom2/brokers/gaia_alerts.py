@@ -10,7 +10,12 @@ so both are in the TCB time scale. We read the Date (the more precise of the
 two; the JD only when the Date is missing) as TCB and convert it to UTC with
 astropy, which moves each point about 1.5 minutes earlier (TCB-UTC was 85.6 s
 in 2014 and 89.3 s in 2024). Gaia Alerts publishes no barycentric flag; the
-times are taken as given, without any light-travel-time correction.
+times are taken as given, without any light-travel-time correction (neither
+the file header nor the alerts' pages say the times are barycentric, unlike
+the Gaia archive's epoch photometry, whose BJD is converted in
+:mod:`bhtom2.brokers.gaia_epoch`). The Date (or the JD where it is missing)
+is kept as the point's ``survey_time`` ("TCB date" / "JD TCB"); points have
+no id. Documented per survey in ``docs/surveys.md``.
 
 Errors. The files have no errors; BHTOM's model of the Gaia G photometric
 scatter is used: ``10**(0.2*max(mag, 13.5) - 5.2)`` up to G = 17 and
