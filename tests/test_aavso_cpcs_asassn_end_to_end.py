@@ -56,7 +56,9 @@ def test_aavso_end_to_end_and_incremental(imported, replay):
     assert stored.count() == 2
     first = stored.first()
     assert first.brightness == 13.068 and first.brightness_error == 0.011 and first.bandpass == "V(AAVSO)"
-    assert first.telescope == "Facility" and first.value == {"observer": "HMB"}
+    assert first.telescope == "Facility" and first.value == {"observer": "HMB", "point_id": "1285239870",
+                                                                  "survey_time": 2459233.548478,
+                                                                  "time_system": "JD UTC"}
     expected = Time(2459233.548478, format="jd", scale="utc").datetime
     assert abs((first.timestamp.replace(tzinfo=None) - expected).total_seconds()) < 1e-3
     request = replay.requests_to("/vsx/")[0]
