@@ -1,8 +1,8 @@
 """Memory benchmark: peak RSS of one process ingesting a 1,000,000-point lightcurve.
 
 The frame is built, cleaned (``clean_lightcurve``, as every update does) and
-ingested through ``build_rows`` + ``ingest_rows`` (chunks of ``BATCH_SIZE``
-rows, all in one transaction) into a fresh SQLite database. The peak resident
+ingested through ``prepare_rows`` + ``reconcile`` (inserted in chunks of
+``BATCH_SIZE`` rows, all in one transaction) into a fresh SQLite database. The peak resident
 set size of the whole process (Python, Django, pandas, the frame and the
 ingest) is read from ``getrusage`` at the end.
 
@@ -44,8 +44,8 @@ def main() -> None:
     result = project_path(cleaned, target_id)
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    assert result.inserted == len(cleaned) == args.points, result
-    print(f"{args.points:,} points ingested in {elapsed:.1f} s ({result.inserted:,} rows, chunks of {BATCH_SIZE:,})")
+    assert result.added == len(cleaned) == args.points, result
+    print(f"{args.points:,} points ingested in {elapsed:.1f} s ({result.added:,} rows, chunks of {BATCH_SIZE:,})")
     print(f"RSS with Django, the frame and the cleaned frame loaded: {before:.0f} MB")
     print(f"peak RSS of the whole process: {peak:.0f} MB (goal < 1024 MB)")
     _django.cleanup()

@@ -14,8 +14,6 @@ from enum import Enum
 
 from django.core.exceptions import ValidationError
 
-from bhtom_base import conf
-
 MAX_SURVEY_NAME_LENGTH = 64
 
 
@@ -38,14 +36,11 @@ class SourceSpec:
     object_url: str | None = None
     normalise: Callable[[str], str] | None = field(default=None, compare=False)
     needs_name: bool = True
+    # For integer ids: the first value that is too large (e.g. 2**64 for an unsigned 64-bit id).
+    integer_limit: int | None = None
 
     def pretty(self) -> str:
         return self.pretty_name() if callable(self.pretty_name) else self.pretty_name
-
-
-def _ztf_release_pretty_name() -> str:
-    release = conf.setting("BHTOM_ZTF_DATA_RELEASE")
-    return f"ZTF {release.upper()}"
 
 
 def _gaia_alert_name(value: str) -> str:
@@ -157,7 +152,8 @@ class DataSource(Enum):
         needs_name=False,
     )
     ZTF_DR8 = SourceSpec(
-        pretty_name=_ztf_release_pretty_name,
+        # Not the release: band names stay the same across releases (the release goes in reduction_version).
+        pretty_name="ZTF DR",
         target_name_label="ZTF data-release object ids",
         bands=("g", "r", "i"),
         name_pattern=rf"{_INTEGER_ID}(,{_INTEGER_ID}){{0,31}}",
@@ -212,6 +208,16 @@ class DataSource(Enum):
         name_pattern=r"KMT-[0-9]{4}-(BLG|SAO)-[0-9]{4}",
         name_example="KMT-2016-BLG-1533",
         normalise=_upper,
+    )
+    LSST = SourceSpec(
+        pretty_name="Rubin/LSST",
+        target_name_label="LSST diaObjectId",
+        bands=("u", "g", "r", "i", "z", "y"),
+        # An unsigned 64-bit integer, kept as text end to end (JSON clients lose digits above 2**53).
+        name_pattern=r"[1-9][0-9]{0,19}",
+        name_example="169342391615488714",
+        object_url="https://lsst.fink-portal.org/{name}",
+        integer_limit=2**64,
     )
     CRTS = SourceSpec(
         pretty_name="CRTS",
@@ -274,7 +280,8 @@ class DataSource(Enum):
                 f"{text[:80]!r} is not a valid {self.target_name_label} "
                 f"(expected something like {self.value.name_example!r})."
             )
-        if self.value.name_pattern == _INTEGER_ID and int(text) >= 2**63:
+        limit = self.value.integer_limit or (2**63 if self.value.name_pattern == _INTEGER_ID else None)
+        if limit is not None and int(text) >= limit:
             raise ValidationError(f"{text!r} is not a valid {self.target_name_label} (too large).")
         return text
 

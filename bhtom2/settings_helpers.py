@@ -19,6 +19,10 @@ DEFAULT_URLS: dict[str, str] = {
     "OGLE_EWS": "https://www.astrouw.edu.pl",  # data files; ogle.astrouw.edu.pl serves only HTML
     "KMT_NET": "https://kmtnet.kasi.re.kr",
     "CRTS": "http://nunuku.caltech.edu",
+    # Rubin/LSST: Fink by default; ALeRCE and Lasair when BHTOM_LSST_SERVICE chooses them.
+    "LSST": "https://api.lsst.fink-portal.org",
+    "LSST_ALERCE": "https://api-lsst.alerce.online",
+    "LSST_LASAIR": "https://api.lasair.lsst.ac.uk",
 }
 
 

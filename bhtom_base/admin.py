@@ -25,13 +25,14 @@ from .sources import data_sources
 
 @admin.register(LightcurveUpdateState)
 class LightcurveUpdateStateAdmin(admin.ModelAdmin):
-    list_display = ("target", "source", "status", "new_points", "total_points", "last_success",
-                    "next_due", "duration", "short_error")
+    list_display = ("target", "source", "status", "new_points", "revised_points", "removed_points",
+                    "held_removals", "total_points", "last_success", "last_full_fetch", "next_due", "duration",
+                    "short_error")
     list_filter = ("source", "status")
     search_fields = ("target__name", "last_error")
     list_select_related = ("target",)
     readonly_fields = [field.name for field in LightcurveUpdateState._meta.fields]
-    actions = ["update_now"]
+    actions = ["update_now", "accept_removals"]
 
     @admin.display(description="last error")
     def short_error(self, state: LightcurveUpdateState) -> str:
@@ -45,6 +46,21 @@ class LightcurveUpdateStateAdmin(admin.ModelAdmin):
                  if state.source in installed]
         count = enqueue_pairs(pairs, force=True)
         self.message_user(request, f"Queued {count} update{'s' if count != 1 else ''}.", messages.SUCCESS)
+
+    @admin.action(description="Accept the removals of the selected held pairs and update them now (queued)",
+                  permissions=["change"])
+    def accept_removals(self, request, queryset):
+        """A person checked the survey: the next update of each held pair applies its answer whatever it removes."""
+        installed = broker_classes()
+        held = queryset.filter(status=UpdateStatus.HELD, source__in=list(installed)).select_related("target")
+        pairs = [(state.target, state.source) for state in held]
+        if not pairs:
+            self.message_user(request, "None of the selected pairs is held.", messages.WARNING)
+            return
+        LightcurveUpdateState.objects.filter(pk__in=[state.pk for state in held]).update(removals_accepted=True)
+        count = enqueue_pairs(pairs, force=True)
+        self.message_user(request, f"Removals accepted; queued {count} update{'s' if count != 1 else ''}.",
+                          messages.SUCCESS)
 
 
 # -- photometry rows --------------------------------------------------------------------------
@@ -133,7 +149,8 @@ class UpdateStateInline(admin.TabularInline):
     model = LightcurveUpdateState
     extra = 0
     can_delete = False
-    fields = ("source", "status", "new_points", "total_points", "last_success", "last_error")
+    fields = ("source", "status", "new_points", "revised_points", "removed_points", "total_points", "last_success",
+              "last_error")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:

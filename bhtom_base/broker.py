@@ -12,7 +12,10 @@ A subclass says only what is specific to its survey:
 * optionally ``find_survey_name(target)`` — a cross-match by coordinates when
   the target has no name in the survey yet, ``needs_survey_name = False`` for a
   survey searched by coordinates alone, and ``configuration_problem()`` when the
-  survey needs credentials.
+  survey needs credentials;
+* ``incremental = True`` when ``fetch`` honours ``since`` (only points from then
+  on); such a broker still fetches everything every ``full_refetch_cadence``
+  and when ``data_version`` (what it fetches from, e.g. a data release) changes.
 
 Everything else — survey names, cleaning, ingestion, update state, reports —
 is done here and in :mod:`bhtom_base.update`.
@@ -27,13 +30,14 @@ from typing import Any, ClassVar
 import astropy.units as u
 import pandas as pd
 from django.core.exceptions import ValidationError
-from tom_alerts.alerts import GenericBroker, GenericQueryForm
+from tom_alerts.alerts import GenericBroker
 from tom_targets.models import Target
 
 from . import conf
 from .errors import BrokerError, NoSurveyName
 from .http import Fetched, base_url, get_client
 from .lightcurve import SURVEY_NAMES, Brightness, ParseContext, concat_lightcurves
+from .query_pages import LightcurveOnlyQueryForm, lightcurve_only_message
 from .report import LightcurveUpdateReport
 from .survey_names import get_survey_name, set_survey_name
 from .update import update_lightcurve
@@ -51,11 +55,15 @@ class BHTOMBroker(GenericBroker):
     update_cadence: ClassVar[u.Quantity | None] = 1 * u.day
     default_cross_match_max_separation: ClassVar[u.Quantity] = 2 * u.arcsec
     incremental_overlap: ClassVar[u.Quantity] = 1 * u.day
+    # True for a broker whose fetch asks only for points from ``since`` on; it still fetches
+    # everything every ``full_refetch_cadence`` (late data) and when ``data_version`` changes.
+    incremental: ClassVar[bool] = False
+    full_refetch_cadence: ClassVar[u.Quantity | None] = 7 * u.day
     facility_name: ClassVar[str] = ""
     observer_name: ClassVar[str] = ""
     # False for a survey searched by the target's coordinates alone (no name needed).
     needs_survey_name: ClassVar[bool] = True
-    form = GenericQueryForm
+    form = LightcurveOnlyQueryForm  # a broker with an alert stream sets its own
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -85,6 +93,11 @@ class BHTOMBroker(GenericBroker):
     @property
     def observer(self) -> str:
         return self.observer_name or self.pretty_name
+
+    @property
+    def data_version(self) -> str:
+        """What the source fetches from (e.g. a data release); recorded on the rows and the update state."""
+        return ""
 
     @property
     def cross_match_max_separation(self) -> u.Quantity:
@@ -213,9 +226,9 @@ class BHTOMBroker(GenericBroker):
             last_point=state.last_point if state else None,
         )
 
-    def fetch_alerts(self, parameters: dict) -> Iterator[dict]:
-        """Surveys without an alert stream have nothing to list on the broker query page."""
-        return iter(())
+    def fetch_alerts(self, parameters: dict) -> tuple[Iterator[dict], str]:
+        """Surveys without an alert stream have nothing to list on the broker query page: say why."""
+        return iter(()), lightcurve_only_message(self.name)
 
     def to_generic_alert(self, alert):
         raise NotImplementedError(f"{self.name} has no alert stream")

@@ -46,6 +46,12 @@ SETTINGS: dict[str, Setting] = {
     "BHTOM_TNS_BOT_ID": Setting("TNS_BOT_ID", ""),
     "BHTOM_TNS_BOT_NAME": Setting("TNS_BOT_NAME", ""),
     "BHTOM_CPCS_DATA_ACCESS_TOKEN": Setting("CPCS_DATA_ACCESS_HASHTAG", ""),  # sent as the "hashtag" cookie
+    # Rubin/LSST: the service that answers (fink, alerce or lasair), Lasair's API token, and how long (s)
+    # an update waits for others to share one Fink request, for at most how many objects.
+    "BHTOM_LSST_SERVICE": Setting("BHTOM_LSST_SERVICE", "fink", lambda value: value.strip().lower()),
+    "BHTOM_LASAIR_TOKEN": Setting("LASAIR_TOKEN", ""),
+    "BHTOM_LSST_BATCH_WINDOW": Setting("BHTOM_LSST_BATCH_WINDOW", 0.2, float),
+    "BHTOM_LSST_BATCH_SIZE": Setting("BHTOM_LSST_BATCH_SIZE", 50, int),
     "BHTOM_ATLAS_POLL_INTERVAL": Setting("BHTOM_ATLAS_POLL_INTERVAL", 10.0, float),
     "BHTOM_ATLAS_MAX_WAIT": Setting("BHTOM_ATLAS_MAX_WAIT", 600.0, float),
     "BHTOM_AAVSO_OBS_TYPES": Setting("BHTOM_AAVSO_OBS_TYPES", ["CCD", "DSLR"], comma_list),
@@ -57,6 +63,8 @@ SETTINGS: dict[str, Setting] = {
     "BHTOM_QUEUED_LEASE_SECONDS": Setting("BHTOM_QUEUED_LEASE_SECONDS", 6 * 3600, int),
     # Settings without a variable (dicts and lists a site writes in settings.py).
     "BHTOM_CROSS_MATCH_MAX_SEPARATION": Setting(None, {}),
+    # Days between full re-fetches of an incremental broker, per source ({"AAVSO": 3}); default weekly.
+    "BHTOM_FULL_REFETCH_DAYS": Setting(None, {}),
     "BHTOM_POLITENESS": Setting(None, {}),
     "BHTOM_OGLE_EWS_SEASONS": Setting(None, None),
     "BHTOM_HTTP": Setting(None, {}),

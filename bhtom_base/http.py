@@ -341,9 +341,12 @@ def get_client() -> HttpClient:
         return _client
 
 
-def base_url(source_name: str) -> str:
-    """The configured base URL of a survey (``settings.BHTOM_URLS``, ``BHTOM_URL_<NAME>``, the real service)."""
-    url = conf.survey_url(source_name)
+def base_url(source_name: str, default: str | None = None) -> str:
+    """The configured base URL of a survey (``settings.BHTOM_URLS``, ``BHTOM_URL_<NAME>``, the real service).
+
+    ``default``: the real service's URL for a name that is not a data source (a second service of one).
+    """
+    url = conf.survey_url(source_name) or default
     if not url:
         raise FetchError(f"no base URL configured for {source_name} (BHTOM_URL_{source_name})")
     return url

@@ -27,7 +27,9 @@ Parsers put the counts of rows they left out, by reason, in
 ``frame.attrs["skipped"]`` (a ``dict[str, int]``), and the names of the target
 in this or other surveys that the response revealed in
 ``frame.attrs["survey_names"]`` (``{source name: name}``): the broker stores
-them on the target.
+them on the target. A parser that sees the answer was cut short (an incomplete
+last row) sets ``frame.attrs["truncated"] = True``: its rows are stored, but
+no stored point is removed for being absent from it.
 
 ``parse(content, context)`` is pure: whatever it needs to know about the target
 (coordinates, its name in the survey, a person's choice of what its brightness
@@ -43,10 +45,16 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from .times import in_time_range
+
 COLUMNS: tuple[str, ...] = ("time", "mag", "mag_err", "band", "limit", "observer", "facility")
 TRACE_COLUMNS: tuple[str, ...] = ("point_id", "survey_time", "time_system")
 SKIPPED = "skipped"
+# Sanity bounds of the cleaning (see clean_lightcurve): not quality cuts, just what can be a real point.
+MAG_RANGE: tuple[float, float] = (-5.0, 35.0)
+MAX_MAG_ERROR = 5.0
 SURVEY_NAMES = "survey_names"
+TRUNCATED = "truncated"
 
 
 class Brightness(StrEnum):
@@ -158,14 +166,18 @@ def concat_lightcurves(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return empty_lightcurve()
     skipped: Counter[str] = Counter()
     names: dict[str, str] = {}
+    truncated = False
     for frame in frames:
         skipped.update(frame.attrs.get(SKIPPED, {}))
         names.update(frame.attrs.get(SURVEY_NAMES, {}))
+        truncated |= bool(frame.attrs.get(TRUNCATED))
     non_empty = [with_trace_columns(frame) for frame in frames if len(frame)]
     result = pd.concat(non_empty, ignore_index=True) if non_empty else empty_lightcurve()
     result.attrs[SKIPPED] = dict(skipped)
     if names:
         result.attrs[SURVEY_NAMES] = names
+    if truncated:
+        result.attrs[TRUNCATED] = True
     return result
 
 
@@ -180,6 +192,10 @@ def with_trace_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _in_mag_range(values: np.ndarray) -> np.ndarray:
+    return (values >= MAG_RANGE[0]) & (values <= MAG_RANGE[1])
+
+
 def add_skipped(frame: pd.DataFrame, reason: str, count: int) -> None:
     if count:
         skipped = dict(frame.attrs.get(SKIPPED, {}))
@@ -188,12 +204,19 @@ def add_skipped(frame: pd.DataFrame, reason: str, count: int) -> None:
 
 
 def clean_lightcurve(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop the rows no TOM should store; count them by reason.
+    """Drop the rows no TOM should store; count them by reason (the report's ``skipped_rows``).
 
-    A row is kept when it has a time and either a finite magnitude with a
-    finite, non-negative error (a detection) or a finite limiting magnitude (a
-    non-detection). Exact duplicates (same time, band and value) are dropped
-    too, so the report counts only distinct points.
+    A row is kept when it has a time (within 1800-2200, :mod:`bhtom_base.times`)
+    and either a detection — a magnitude within :data:`MAG_RANGE` with an error
+    in ``(0, MAX_MAG_ERROR]`` — or a non-detection with a limiting magnitude
+    within :data:`MAG_RANGE`. The ranges are sanity bounds, not quality cuts: a
+    magnitude brighter than -5 (brighter than any star; Venus at its brightest
+    is -4.9) or fainter than 35 (beyond the deepest images ever taken), or an
+    error above 5 mag (a flux S/N of 0.2: no measurement) is a survey's
+    placeholder or a corrupted value (CPCS sends limits of ±1e300, 1e30 and 99
+    and errors of 1e300), never a point. An error of 0 claims infinite
+    precision and is as invalid as a negative one. Exact duplicates (same time,
+    band and value) are dropped too, so the report counts only distinct points.
     """
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
@@ -204,19 +227,26 @@ def clean_lightcurve(frame: pd.DataFrame) -> pd.DataFrame:
     mag = frame["mag"].to_numpy(dtype=float)
     err = frame["mag_err"].to_numpy(dtype=float)
     limit = frame["limit"].to_numpy(dtype=float)
-    no_time = frame["time"].isna().to_numpy()
+    no_time = ~in_time_range(frame["time"])
     detection = np.isfinite(mag)
-    bad_error = detection & ~(np.isfinite(err) & (err >= 0))
-    bad_mag = detection & ((mag < -30) | (mag > 40))
+    bad_error = detection & ~(np.isfinite(err) & (err > 0))
+    large_error = detection & ~bad_error & (err > MAX_MAG_ERROR)
+    bad_mag = detection & ~_in_mag_range(mag)
     is_limit = ~detection & np.isfinite(limit)
+    bad_limit = is_limit & ~_in_mag_range(limit)
     no_value = ~detection & ~is_limit
-    keep = ~no_time & ~bad_error & ~bad_mag & ~no_value
+    keep = ~no_time & ~bad_error & ~large_error & ~bad_mag & ~bad_limit & ~no_value
+    counted = no_time.copy()
     for reason, mask in (
         ("no time", no_time),
-        ("invalid error", bad_error & ~no_time),
-        ("magnitude out of range", bad_mag & ~no_time & ~bad_error),
-        ("no magnitude", no_value & ~no_time),
+        ("invalid error", bad_error),
+        ("error out of range", large_error),
+        ("magnitude out of range", bad_mag),
+        ("limit out of range", bad_limit),
+        ("no magnitude", no_value),
     ):
+        mask = mask & ~counted if reason != "no time" else mask
+        counted |= mask
         if mask.any():
             skipped[reason] += int(mask.sum())
     cleaned = frame.loc[keep].copy()

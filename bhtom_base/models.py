@@ -1,4 +1,11 @@
-"""Per-(target, source) update state: what happened the last time, and when next."""
+"""Per-(target, source) update state: what happened the last time, and when next.
+
+``new_points`` / ``revised_points`` / ``removed_points`` are what the last
+update's reconcile did (:mod:`bhtom_base.ingest`). A pair whose answer would
+remove too many points is ``held`` (``held_removals`` says how many) until a
+person accepts it (``removals_accepted``, or ``update_reduced_data
+--accept-removals``).
+"""
 from __future__ import annotations
 
 from django.db import models
@@ -13,6 +20,8 @@ class UpdateStatus(models.TextChoices):
     FAILED = "failed", "failed"
     NOT_CONFIGURED = "not_configured", "not configured"
     NO_SURVEY_NAME = "no_survey_name", "not in this survey"
+    # The survey's answer would remove too many stored points: nothing applied until a person accepts it.
+    HELD = "held", "held: removals to confirm"
 
 
 FINISHED_STATUSES = (
@@ -20,6 +29,7 @@ FINISHED_STATUSES = (
     UpdateStatus.FAILED,
     UpdateStatus.NOT_CONFIGURED,
     UpdateStatus.NO_SURVEY_NAME,
+    UpdateStatus.HELD,
 )
 
 
@@ -35,7 +45,17 @@ class LightcurveUpdateState(models.Model):
     running_until = models.DateTimeField(
         null=True, blank=True, help_text="A running update not finished by then is taken as dead."
     )
-    new_points = models.IntegerField(default=0)
+    new_points = models.IntegerField(default=0, help_text="Points added by the last update")
+    revised_points = models.IntegerField(default=0, help_text="Stored points the last update changed in place")
+    removed_points = models.IntegerField(default=0, help_text="Stored points the last update removed "
+                                         "(the survey no longer reports them)")
+    held_removals = models.IntegerField(default=0, help_text="Removals waiting for a person's confirmation")
+    removals_accepted = models.BooleanField(default=False, help_text="The next update may remove any number "
+                                            "of points (set by the admin action; cleared after that update)")
+    last_full_fetch = models.DateTimeField(null=True, blank=True,
+                                           help_text="Last successful update that fetched the whole lightcurve")
+    data_version = models.CharField(max_length=32, blank=True, default="",
+                                    help_text="What the source fetched from (e.g. the ZTF data release)")
     total_points = models.IntegerField(default=0)
     skipped_rows = models.IntegerField(default=0, help_text="Rows of the response left out (garbage, limits cut...)")
     last_point = models.DateTimeField(null=True, blank=True)
@@ -52,3 +72,36 @@ class LightcurveUpdateState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target} / {self.source}: {self.get_status_display()}"
+
+
+class TargetLightcurveSummary(models.Model):
+    """A target's latest photometry at a glance, for the target list (one row per target).
+
+    Written by :func:`bhtom_base.summary.refresh_summary` at the end of every
+    successful update, so the list reads it with one join instead of a query
+    per row.
+    """
+
+    target = models.OneToOneField(Target, on_delete=models.CASCADE, primary_key=True,
+                                  related_name="lightcurve_summary")
+    last_mag = models.FloatField(null=True, blank=True, db_index=True, help_text="latest detection (mag)")
+    last_mag_error = models.FloatField(null=True, blank=True)
+    last_band = models.CharField(max_length=100, blank=True, default="")
+    last_source = models.CharField(max_length=100, blank=True, default="")
+    last_mag_time = models.DateTimeField(null=True, blank=True)
+    last_point = models.DateTimeField(null=True, blank=True, db_index=True,
+                                      help_text="latest point of any kind (detection or limit)")
+    points = models.IntegerField(default=0)
+    baseline_mag = models.FloatField(null=True, blank=True,
+                                     help_text="median of the band's earlier points within the baseline window")
+    brightening = models.FloatField(null=True, blank=True,
+                                    help_text="baseline minus the latest points' mean (mag; positive = brighter)")
+    brightened = models.BooleanField(default=False, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "lightcurve summary"
+        verbose_name_plural = "lightcurve summaries"
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.last_mag} {self.last_band}"

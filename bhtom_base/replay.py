@@ -20,6 +20,8 @@ HTTP (``POST /__replay__/faults`` with the same fields as :class:`Fault`,
 ``Retry-After``), a delay, a truncated body, a connection reset mid-body, an
 HTML error page with status 200, an empty body, or any body; ``times`` limits
 how many requests a fault applies to. ``latency`` delays every response.
+Every request is logged (``server.requests``, ``GET /__replay__/requests``) with its
+method, path, query and headers, so tests can check what a broker sent.
 
     python -m bhtom_base.replay --fixtures tests/fixtures --port 8765 [--latency 0.1]
 """
@@ -94,6 +96,7 @@ class Recorded:
     method: str
     path: str
     query: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def load_routes(fixtures_dir: Path) -> list[Route]:
@@ -206,7 +209,7 @@ def _make_handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             if parts.path.startswith("/__replay__/"):
                 return self._control(method, parts.path, body)
             with server._lock:
-                server.requests.append(Recorded(method, parts.path, query))
+                server.requests.append(Recorded(method, parts.path, query, dict(self.headers.items())))
             if server.latency:
                 time.sleep(server.latency)
             fault = server.take_fault(parts.path)

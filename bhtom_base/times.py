@@ -1,8 +1,12 @@
 """Vectorised time-scale conversion to UTC that never raises on bad values.
 
-One astropy ``Time`` call converts a whole column; values that are not finite
-or lie outside 1800-2200 become NaT (the framework's cleaning counts and drops
-them) instead of making astropy/ERFA raise for the whole file.
+One astropy ``Time`` call converts a whole column. Every parser's times pass
+through one range check, :func:`in_time_range` (1800-2200: nothing a survey
+observed lies outside, and astropy/ERFA and pandas' nanosecond timestamps
+fail beyond it); values that are not finite, lie outside that range, or fall
+inside a leap second (``23:59:60.x`` has no ``datetime64``) become NaT, which
+the framework's cleaning counts as "no time" instead of making the whole file
+fail.
 """
 from __future__ import annotations
 
@@ -10,14 +14,40 @@ import numpy as np
 import pandas as pd
 from astropy.time import Time
 
+YEAR_MIN, YEAR_MAX = 1800, 2200
 JD_MIN = 2_378_496.5  # 1800-01-01
 JD_MAX = 2_524_593.5  # 2200-01-01
 MJD_OFFSET = 2_400_000.5
+_EARLIEST = np.datetime64(f"{YEAR_MIN}-01-01", "us")
+_LATEST = np.datetime64(f"{YEAR_MAX}-01-01", "us")
 
 
 def valid_jd(jd: np.ndarray) -> np.ndarray:
-    """Where Julian dates are finite and between 1800 and 2200 (astropy/ERFA raise outside)."""
+    """Where Julian dates are finite and within the shared range (1800-2200)."""
+    jd = np.asarray(jd, dtype=float)
     return np.isfinite(jd) & (jd >= JD_MIN) & (jd <= JD_MAX)
+
+
+def in_time_range(timestamps: pd.Series) -> np.ndarray:
+    """Where UTC timestamps are present and within the shared range (1800-2200)."""
+    values = pd.Series(timestamps)
+    if values.dt.tz is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    values = values.astype("datetime64[us]").to_numpy()
+    return ~np.isnat(values) & (values >= _EARLIEST) & (values <= _LATEST)
+
+
+def utc_datetime64(time: Time) -> np.ndarray:
+    """An astropy ``Time`` -> UTC ``datetime64[ns]``; NaT for an instant inside a leap second."""
+    utc = time.utc
+    try:
+        return utc.to_value("datetime64").astype("datetime64[ns]")
+    except ValueError:  # "Seconds out of range": 23:59:60.x cannot be a datetime64
+        result = np.full(utc.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+        ordinary = utc.ymdhms["second"] < 60
+        if ordinary.any():
+            result[ordinary] = utc[ordinary].to_value("datetime64").astype("datetime64[ns]")
+        return result
 
 
 def jd_to_utc(jd, *, scale: str = "utc", **time_kwargs) -> pd.Series:
@@ -40,16 +70,24 @@ def _to_utc(values, time_format: str, jd_offset: float, scale: str, time_kwargs:
         kwargs = {key: (value[valid] if isinstance(value, np.ndarray) else value)
                   for key, value in time_kwargs.items()}
         time = Time(whole, numbers[valid] - whole, format=time_format, scale=scale, **kwargs)
-        result[valid] = time.utc.to_value("datetime64").astype("datetime64[ns]")
-    return pd.Series(pd.to_datetime(result, utc=True))
+        result[valid] = utc_datetime64(time)
+    return pd.Series(pd.to_datetime(result, utc=True), dtype="datetime64[ns, UTC]")
 
 
 def isot_to_utc(dates, *, scale: str = "utc") -> pd.Series:
-    """ISO dates/times in ``scale`` -> UTC timestamps; NaT where unreadable or out of range."""
-    parsed = pd.to_datetime(pd.Series(dates), errors="coerce", format="ISO8601")
+    """ISO dates/times in ``scale`` -> UTC timestamps; NaT where unreadable or outside the shared range."""
+    parsed = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce", format="ISO8601")
     if parsed.dt.tz is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    parsed = parsed.astype("datetime64[us]")
+    parsed = parsed.where(in_time_range(parsed))
     if scale == "utc":
-        return pd.Series(pd.to_datetime(parsed, utc=True))
+        return pd.Series(parsed.to_numpy().astype("datetime64[ns]"), dtype="datetime64[ns]").dt.tz_localize("UTC")
     jd = (parsed - pd.Timestamp("1858-11-17")) / pd.Timedelta(days=1) + MJD_OFFSET
     return jd_to_utc(jd.to_numpy(dtype=float), scale=scale)
+
+
+def clip_to_range(timestamps: pd.Series) -> pd.Series:
+    """UTC timestamps with those outside the shared range (1800-2200) set to NaT."""
+    values = pd.Series(timestamps)
+    return values.where(in_time_range(values))

@@ -1,8 +1,30 @@
 """One update of one (target, source) pair, start to finish, never raising.
 
-fetch and parse (outside any transaction) -> clean -> one atomic insert ->
-update state -> :class:`LightcurveUpdateReport`. Any failure is recorded in
-the update state with a clear message and nothing is written.
+fetch and parse (outside any transaction) -> clean -> one atomic reconcile
+(:mod:`bhtom_base.ingest`: insert new, revise changed, remove retracted points
+within the fetched window) -> update state -> :class:`LightcurveUpdateReport`.
+Any failure is recorded in the update state with a clear message and nothing
+is written.
+
+Window. A broker that asks its survey only for points from a time on
+(``incremental = True``: AAVSO, ZTF DR, ATLAS, NEOWISE) gets ``since`` = the
+last stored point minus its overlap, and only stored points from ``since`` on
+are reconciled. It fetches everything instead (and reconciles everything) when
+
+* it never fetched in full, or its last full fetch is older than its
+  ``full_refetch_cadence`` (weekly by default; ``BHTOM_FULL_REFETCH_DAYS =
+  {"AAVSO": 3}`` per source) — so observations reported late, older than the
+  incremental window, still arrive;
+* what it fetches from changed (``broker.data_version``, e.g. the configured
+  ZTF public release, differs from the one recorded in the update state);
+* ``--force``.
+
+Every other broker fetches and reconciles the whole lightcurve each time.
+
+Held. An answer that would remove more than 10 % and more than 5 of the
+pair's points is not applied: the pair becomes ``held`` with the count in its
+message, until ``update_reduced_data --accept-removals`` or the admin action
+(``removals_accepted`` on the state, cleared by the next successful update).
 """
 from __future__ import annotations
 
@@ -20,10 +42,11 @@ from tom_targets.models import Target
 
 from . import conf
 from .errors import BrokerError, NoSurveyName, NotConfigured
-from .ingest import build_rows, ingest_rows, write_lock
-from .lightcurve import clean_lightcurve
+from .ingest import MAX_REMOVED_POINTS, MAX_REMOVED_SHARE, prepare_rows, reconcile, write_lock
+from .lightcurve import TRUNCATED, clean_lightcurve
 from .models import LightcurveUpdateState, UpdateStatus
 from .report import LightcurveUpdateReport
+from .summary import record_summary
 
 if TYPE_CHECKING:
     from .broker import BHTOMBroker
@@ -44,6 +67,31 @@ def cadence_delta(broker: BHTOMBroker) -> timedelta | None:
     if cadence is None:
         return None
     return timedelta(seconds=float(cadence.to_value(u.s)))
+
+
+def full_refetch_delta(broker: BHTOMBroker) -> timedelta | None:
+    """How often an incremental broker fetches everything: ``BHTOM_FULL_REFETCH_DAYS[<SOURCE>]`` or its default."""
+    configured = conf.setting("BHTOM_FULL_REFETCH_DAYS").get(broker.name)
+    if configured is not None:
+        return timedelta(days=float(configured))
+    cadence = broker.full_refetch_cadence
+    return None if cadence is None else timedelta(seconds=float(cadence.to_value(u.s)))
+
+
+def full_fetch_due(broker: BHTOMBroker, state: LightcurveUpdateState, now: datetime) -> bool:
+    """Whether this update fetches (and reconciles) the whole lightcurve."""
+    if not broker.incremental or state.last_full_fetch is None:
+        return True
+    if (broker.data_version or "") != state.data_version:
+        return True  # what the source fetches from changed (a new ZTF release)
+    every = full_refetch_delta(broker)
+    return every is not None and state.last_full_fetch + every <= now
+
+
+def held_message(removals: int, total: int) -> str:
+    return (f"the survey's answer would remove {removals} of {total} stored points "
+            f"(more than {MAX_REMOVED_SHARE:.0%} and more than {MAX_REMOVED_POINTS}); nothing was changed. "
+            "Check the survey, then accept with `update_reduced_data --accept-removals` or the admin action.")
 
 
 def failure_backoff(consecutive_failures: int, broker: BHTOMBroker) -> timedelta:
@@ -67,8 +115,12 @@ def get_state(target: Target, source: str, now: datetime | None = None) -> Light
     return state
 
 
-def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = False) -> LightcurveUpdateReport:
-    """Update one (target, source) pair; every outcome ends in the report and the state."""
+def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = False,
+                      accept_removals: bool = False) -> LightcurveUpdateReport:
+    """Update one (target, source) pair; every outcome ends in the report and the state.
+
+    ``accept_removals``: apply the answer however many points it removes (a person checked it).
+    """
     started = time.monotonic()
     now = timezone.now()
     report = LightcurveUpdateReport(target_name=target.name, source=broker.name, status=UpdateStatus.DONE)
@@ -77,32 +129,41 @@ def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = Fals
         problem = broker.configuration_problem()
         if problem:
             raise NotConfigured(problem)
-        if not force and broker.update_cadence is None and state.last_success is not None:
+        held = state.status == UpdateStatus.HELD or accept_removals or state.removals_accepted
+        if not force and broker.update_cadence is None and state.last_success is not None and not held:
             report.status = UP_TO_DATE
             report.total_points = state.total_points
             report.last_point = state.last_point
             return report
         _mark_running(state, now)
-        since = None if force else _incremental_start(broker, target, state)
+        report.full_fetch = force or full_fetch_due(broker, state, now)
+        since = None if report.full_fetch else _incremental_start(broker, target, state)
         frame, location = broker.load_lightcurve(target, since)
         cleaned = clean_lightcurve(frame)
         report.skipped = dict(cleaned.attrs.get("skipped", {}))
         if report.skipped:
             logger.info("%s %s: left out %s", target.name, broker.name, report.skipped)
         bandpass = cleaned["band"].map(broker.filter_name) if len(cleaned) else cleaned["band"]
-        rows = build_rows(
-            target.pk,
+        rows = prepare_rows(
             cleaned,
-            source_name=broker.name,
             source_location=location,
             bandpass=bandpass,
             default_facility=broker.facility,
             default_observer=broker.observer,
+            reduction_version=broker.data_version,
         )
-        result = ingest_rows(target.pk, broker.name, rows)
-        report.new_points = result.inserted
+        result = reconcile(target.pk, broker.name, rows, window_start=since,
+                           accept_removals=accept_removals or state.removals_accepted,
+                           remove_unreported=not cleaned.attrs.get(TRUNCATED))
+        report.new_points = result.added
+        report.revised_points = result.revised
+        report.removed_points = result.removed
         report.total_points = result.total
         report.last_point = result.last_point
+        if result.held:
+            report.status = UpdateStatus.HELD
+            report.held_removals = result.held_removals
+            report.error = held_message(result.held_removals, result.total)
     except NotConfigured as error:
         report.status = UpdateStatus.NOT_CONFIGURED
         report.error = str(error)
@@ -118,6 +179,7 @@ def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = Fals
         report.error = f"unexpected {type(error).__name__}: {error}"[:1000]
     report.duration = time.monotonic() - started
     _record(state, broker, report, now)
+    record_summary(target, report)
     logger.info(report.summary())
     return report
 
@@ -140,7 +202,7 @@ def _incremental_start(broker: BHTOMBroker, target: Target, state: LightcurveUpd
     by hand are fetched again. None (everything) for a data release or when
     nothing is stored yet.
     """
-    if broker.update_cadence is None or (state.last_success is None and state.last_point is None):
+    if not broker.incremental or (state.last_success is None and state.last_point is None):
         return None  # a data release, or nothing ever stored by this source: everything
     last = (
         PhotometryReducedDatum.objects.filter(target=target, source_name=broker.name)
@@ -168,6 +230,9 @@ def _record(state: LightcurveUpdateState, broker: BHTOMBroker, report: Lightcurv
     state.running_until = None
     state.duration = report.duration
     state.skipped_rows = report.skipped_rows
+    state.revised_points = report.revised_points
+    state.removed_points = report.removed_points
+    state.held_removals = report.held_removals
     if report.status == UpdateStatus.FAILED:
         state.consecutive_failures += 1
         state.last_error = report.error
@@ -180,6 +245,17 @@ def _record(state: LightcurveUpdateState, broker: BHTOMBroker, report: Lightcurv
         state.new_points = report.new_points
         state.total_points = report.total_points
         state.last_point = report.last_point
+        state.removals_accepted = False
+        if report.full_fetch:
+            state.last_full_fetch = finished
+            state.data_version = broker.data_version or ""
+        cadence = cadence_delta(broker)
+        state.next_due = finished + cadence if cadence else None
+    elif report.status == UpdateStatus.HELD:  # nothing changed; asked again at the cadence, held until accepted
+        state.consecutive_failures = 0
+        state.last_error = report.error
+        state.new_points = 0
+        state.total_points = report.total_points
         cadence = cadence_delta(broker)
         state.next_due = finished + cadence if cadence else None
     else:  # not configured / not in this survey: retried at the normal cadence

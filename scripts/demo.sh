@@ -8,7 +8,8 @@ export DJANGO_SETTINGS_MODULE=settings
 $PY manage.py migrate --noinput -v0
 $PY manage.py demo_setup
 
-SOURCES=$($PY -c "from bhtom2.data_sources import SOURCE_NAMES; print(' '.join(SOURCE_NAMES))")
+# Every base URL a broker uses (LSST's services have one each: LSST, LSST_ALERCE, LSST_LASAIR).
+SOURCES=$($PY -c "from bhtom2.settings_helpers import DEFAULT_URLS; print(' '.join(DEFAULT_URLS))")
 REPLAY_PORT="${REPLAY_PORT:-8765}"
 OFFLINE=""
 if [ "${BHTOM_DEMO_MODE:-auto}" != "offline" ] && $PY -m bhtom2.demo.reachable; then
@@ -20,6 +21,8 @@ else
   REPLAY_PID=$!
   trap 'kill $REPLAY_PID 2>/dev/null || true' EXIT
   for name in $SOURCES; do export "BHTOM_URL_${name}=http://127.0.0.1:${REPLAY_PORT}"; done
+  # The recorded LSST object is a Lasair answer; the replay server takes any token.
+  export BHTOM_LSST_SERVICE="${BHTOM_LSST_SERVICE:-lasair}" LASAIR_TOKEN="${LASAIR_TOKEN:-offline-demo-replay}"
   for _ in $(seq 1 50); do
     $PY -c "import socket; socket.create_connection(('127.0.0.1', $REPLAY_PORT), 0.2)" 2>/dev/null && break
     sleep 0.2

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bhtom2.data_sources import SOURCE_NAMES
+from bhtom2.settings_helpers import DEFAULT_URLS
 from bhtom_base.replay import ReplayServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,7 +31,7 @@ def replay(replay_server, settings):
     replay_server.clear_faults()
     replay_server.clear_requests()
     replay_server.latency = 0.0
-    settings.BHTOM_URLS = {name: replay_server.url for name in SOURCE_NAMES}
+    settings.BHTOM_URLS = {name: replay_server.url for name in [*SOURCE_NAMES, *DEFAULT_URLS]}
     get_client().breaker.reset()
     yield replay_server
     replay_server.clear_faults()

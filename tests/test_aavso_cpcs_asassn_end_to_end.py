@@ -56,7 +56,9 @@ def test_aavso_end_to_end_and_incremental(imported, replay):
     assert stored.count() == 2
     first = stored.first()
     assert first.brightness == 13.068 and first.brightness_error == 0.011 and first.bandpass == "V(AAVSO)"
-    assert first.telescope == "Facility" and first.value == {"observer": "HMB"}
+    assert first.telescope == "Facility" and first.value == {"observer": "HMB", "point_id": "1285239870",
+                                                                  "survey_time": 2459233.548478,
+                                                                  "time_system": "JD UTC"}
     expected = Time(2459233.548478, format="jd", scale="utc").datetime
     assert abs((first.timestamp.replace(tzinfo=None) - expected).total_seconds()) < 1e-3
     request = replay.requests_to("/vsx/")[0]
@@ -101,7 +103,7 @@ def test_cpcs_end_to_end(imported, replay):
 def test_cpcs_without_token_is_not_configured_and_exit_status_0(imported, replay, settings):
     settings.BHTOM_CPCS_DATA_ACCESS_TOKEN = ""
     output = run("--source", "CPCS")  # no CommandError: exit status 0
-    assert "5 updates: 5 not configured; 0 new points." in output
+    assert "5 updates: 5 not configured; 0 new points, 0 revised, 0 removed." in output
     assert "CPCS_DATA_ACCESS_HASHTAG is not set" in output
     for target in imported.values():
         s = state(target, "CPCS")

@@ -15,6 +15,7 @@ from bhtom_base.models import LightcurveUpdateState, UpdateStatus
 from bhtom_base.scheduling import due_pairs
 from bhtom_base.survey_names import set_survey_name
 from bhtom_base.update import update_lightcurve
+from tests.conftest import FIXTURES
 
 
 @pytest.fixture
@@ -51,6 +52,45 @@ def test_two_workers_on_the_same_pair_write_each_point_once(target, replay):
     rows = PhotometryReducedDatum.objects.filter(target=target)
     assert rows.count() == 28
     assert rows.values("timestamp", "bandpass").distinct().count() == 28
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_reconciling_a_revised_answer_leave_one_row_per_point(target, replay):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers are a PostgreSQL matter (SQLite serialises every write)")
+    update_lightcurve(GaiaAlertsBroker(), target)
+    lines = (FIXTURES / "gaia_alerts" / "Gaia14aaa.csv").read_text().splitlines()
+    data = [i for i, line in enumerate(lines) if line[:1].isdigit() and line.split(",")[2] not in ("null", "")]
+    date, jd, mag = lines[data[0]].split(",")
+    lines[data[0]] = f"{date},{jd},{float(mag) + 0.3:.2f}"  # revised
+    del lines[data[5]]  # retracted
+    lines.insert(data[8], "2015-01-01 00:00:00,2457023.50000,17.77")  # late
+    replay.inject(path="/alerts/alert/Gaia14aaa/", body="\n".join(lines) + "\n", content_type="text/csv")
+    replay.latency = 0.2  # both fetch at the same time, then race to reconcile
+    reports = []
+    barrier = threading.Barrier(2)
+
+    def worker():
+        from django.db import connections
+
+        barrier.wait()
+        try:
+            reports.append(update_lightcurve(GaiaAlertsBroker(), Target.objects.get(pk=target.pk), force=True))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [r.status for r in reports] == ["done", "done"]
+    # One applied the answer, the other found nothing left to do.
+    assert sorted((r.new_points, r.revised_points, r.removed_points) for r in reports) == [(0, 0, 0), (1, 1, 1)]
+    rows = PhotometryReducedDatum.objects.filter(target=target)
+    assert rows.count() == 28
+    assert rows.values("timestamp", "bandpass").distinct().count() == 28
+    assert rows.filter(brightness=17.77).count() == 1
 
 
 def test_a_dead_workers_running_state_expires_and_the_pair_is_due_again(target, replay):

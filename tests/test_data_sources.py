@@ -31,10 +31,11 @@ def test_derived_mappings_come_from_the_one_declaration():
     assert DataSource.GAIA.filter_name("G") == "G(Gaia)"
 
 
-def test_ztf_release_is_a_setting(settings):
-    settings.BHTOM_ZTF_DATA_RELEASE = "dr19"
-    assert get_pretty_survey_name("ZTF_DR8") == "ZTF DR19"
-    assert DataSource.ZTF_DR8.filter_name("g") == "g(ZTF DR19)"
+def test_ztf_dr_band_names_do_not_depend_on_the_release_setting(settings):
+    for release in ("dr19", "dr24"):
+        settings.BHTOM_ZTF_DATA_RELEASE = release
+        assert get_pretty_survey_name("ZTF_DR8") == "ZTF DR"
+        assert DataSource.ZTF_DR8.filter_name("g") == "g(ZTF DR)"
 
 
 @pytest.mark.parametrize("name", ["NOPE", "", "gaia dr4"])

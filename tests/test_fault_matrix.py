@@ -8,7 +8,8 @@ is updated from the recorded responses::
      "settings": {"CPCS_TOKEN": "..."},            # optional overrides (credentials)
      "expected_points": 28,
      "fault_paths": ["/alerts/alert/Gaia14aaa/"],  # every request the update makes
-     "messages": {"HTML error page (200)": "..."}}   # where a survey words a fault its own way
+     "messages": {"HTML error page (200)": "..."},   # where a survey words a fault its own way
+     "url_names": ["LSST_LASAIR"]}                    # BHTOM_URLS keys it uses, when not the source's own
 
 For each (broker, fault, request): the update ends "failed" with a clear message
 in the update state and the command summary, writes nothing, the other target
@@ -138,7 +139,8 @@ def test_connection_refused_is_recorded(folder, replay, settings, fast_failures,
     spec = SCENARIOS[folder]
     for key, value in spec.get("settings", {}).items():
         setattr(settings, key, value)
-    settings.BHTOM_URLS = {**settings.BHTOM_URLS, spec["source"]: closed_port_url}
+    closed = {name: closed_port_url for name in spec.get("url_names", [spec["source"]])}
+    settings.BHTOM_URLS = {**settings.BHTOM_URLS, **closed}
     target = make_target(spec)
     output, succeeded = run(target.name, "--source", spec["source"])
     assert not succeeded

@@ -60,7 +60,8 @@ def test_update_fetches_exactly_the_expected_points_and_second_run_inserts_nothi
     assert first.brightness == 18.14
     assert first.brightness_error == pytest.approx(10 ** (0.26 * 18.14 - 6.26))
     assert first.bandpass == "G(Gaia)" and first.unit == "mag" and first.limit is None
-    assert first.telescope == "Gaia" and first.value == {"observer": "Gaia"}
+    assert first.telescope == "Gaia"
+    assert first.value == {"observer": "Gaia", "survey_time": "2014-08-01 18:04:34", "time_system": "TCB date"}
     assert first.source_location.endswith("/alerts/alert/Gaia14aaa/lightcurve.csv")
     assert set(rows.values_list("bandpass", flat=True)) == {"G(Gaia)"}
     assert last.timestamp > first.timestamp

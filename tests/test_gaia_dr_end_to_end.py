@@ -4,9 +4,11 @@ from __future__ import annotations
 import io
 import logging
 
+import astropy.units as u
 import numpy as np
 import pandas as pd
 import pytest
+from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.table import Table
 from astropy.time import Time
 from django.core.management import call_command
@@ -77,9 +79,18 @@ def test_coordinates_only_target_is_cross_matched_fetched_and_then_left_alone(re
     counts = pd.Series(list(rows.values_list("bandpass", flat=True))).value_counts().to_dict()
     assert counts == expected_counts() == {"G(Gaia DR3)": 60, "BP(Gaia DR3)": 62, "RP(Gaia DR3)": 60}
     first = rows.filter(bandpass="G(Gaia DR3)").order_by("timestamp").first()
-    expected_first = Time(2455197.5 + 1693.257506198131, format="jd", scale="tcb").utc.datetime
-    assert abs((first.timestamp.replace(tzinfo=None) - expected_first).total_seconds()) < 1e-3
-    assert first.telescope == "Gaia" and first.value == {"observer": "Gaia"} and first.limit is None
+    # stored as the geocentric UTC instant: BJD(TCB) minus the barycentric light time at the target (astropy)
+    bjd = Time(2455197.5, 1693.257506198131, format="jd", scale="tcb")
+    geocentric = bjd.utc
+    for _ in range(4):
+        geocentric = (bjd.tdb - geocentric.light_travel_time(
+            SkyCoord(210.0 * u.deg, 35.0 * u.deg), kind="barycentric",
+            location=EarthLocation.from_geocentric(0, 0, 0, unit=u.m))).utc
+    assert abs((first.timestamp.replace(tzinfo=None) - geocentric.datetime).total_seconds()) < 1e-5
+    assert abs((first.timestamp.replace(tzinfo=None) - bjd.utc.datetime).total_seconds()) > 60
+    assert first.telescope == "Gaia" and first.limit is None
+    assert first.value["observer"] == "Gaia" and first.value["time_system"] == "BJD TCB - 2455197.5"
+    assert first.value["survey_time"] == 1693.257506198131 and first.value["point_id"].isdigit()
     assert DATALINK in first.source_location
     state = state_of(target)
     assert (state.status, state.new_points, state.total_points) == ("done", 182, 182)

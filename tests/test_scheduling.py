@@ -20,9 +20,10 @@ pytestmark = pytest.mark.django_db
 
 
 class RecordingBroker(GaiaAlertsBroker):
-    """The Gaia Alerts broker, remembering the ``since`` it was given."""
+    """The Gaia Alerts broker, remembering the ``since`` it was given (and taken as incremental)."""
 
     seen: list = []
+    incremental = True
 
     def fetch(self, target, survey_name, since):
         RecordingBroker.seen.append(since)
@@ -31,6 +32,7 @@ class RecordingBroker(GaiaAlertsBroker):
 
 class ReleaseBroker(RecordingBroker):
     update_cadence = None  # a data release: fetched once
+    incremental = False
 
 
 @pytest.fixture
@@ -136,6 +138,45 @@ def test_since_is_the_last_stored_point_minus_the_overlap(target, replay):
     update_lightcurve(RecordingBroker(), target)
     assert RecordingBroker.seen[3] == remaining - timedelta(days=1)
     assert PhotometryReducedDatum.objects.filter(target=target).count() == 28
+
+
+class VersionedBroker(RecordingBroker):
+    version = "v1"
+
+    @property
+    def data_version(self) -> str:
+        return VersionedBroker.version
+
+
+def test_an_incremental_broker_fetches_everything_weekly_and_when_its_data_version_changes(target, replay, settings):
+    seen = RecordingBroker.seen
+    start = len(seen)
+    update_lightcurve(VersionedBroker(), target)
+    state = state_of(target)
+    assert state.last_full_fetch is not None and state.data_version == "v1"
+    update_lightcurve(VersionedBroker(), target)
+    assert seen[start + 1] is not None  # incremental
+    state.refresh_from_db()
+    state.last_full_fetch -= timedelta(days=7, seconds=1)  # a week since the last full fetch
+    state.save()
+    update_lightcurve(VersionedBroker(), target)
+    assert seen[start + 2] is None
+    settings.BHTOM_FULL_REFETCH_DAYS = {"GAIA": 0.5}  # per source
+    state.refresh_from_db()
+    state.last_full_fetch -= timedelta(days=0.5, seconds=1)
+    state.save()
+    update_lightcurve(VersionedBroker(), target)
+    assert seen[start + 3] is None
+    update_lightcurve(VersionedBroker(), target)
+    assert seen[start + 4] is not None
+    VersionedBroker.version = "v2"  # what the source fetches from changed (a new release)
+    update_lightcurve(VersionedBroker(), target)
+    assert seen[start + 5] is None
+    state.refresh_from_db()
+    assert state.data_version == "v2"
+    assert set(PhotometryReducedDatum.objects.filter(target=target).values_list("reduction_version", flat=True)) == {
+        "v2"}
+    assert PhotometryReducedDatum.objects.filter(target=target).count() == state.total_points == 28
 
 
 def test_due_runs_only_what_is_due_and_shows_when_next(target, replay):

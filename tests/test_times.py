@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from astropy.time import Time
 
 from bhtom2.brokers.ztf_alerce import parse as parse_alerce
@@ -41,6 +42,58 @@ def test_hjd_parsers_count_an_absurd_time_instead_of_failing():
     from bhtom2.brokers.ogle_ews import parse as parse_ogle
 
     ogle = parse_ogle(b"1e300 15.0 0.01 1.0 100\n2456800.5 15.0 0.01 1.0 100\n", ParseContext(ra=268.2, dec=-29.6))
-    kmt = parse_pysis(b"1e300 0 0 15.0 0.01 2.0 100 1.0\n7000.5 0 0 15.0 0.01 2.0 100 1.0\n", site="C", band="I")
+    kmt = parse_pysis(b"# HJD \\Delta_flux flux_err mag mag_err fwhm sky secz\n"
+                      b"1e300 0 0 15.0 0.01 2.0 100 1.0\n7000.5 0 0 15.0 0.01 2.0 100 1.0\n", site="C", band="I")
     for frame in (ogle, kmt):
         assert frame["time"].isna().sum() == 1 and frame["time"].notna().sum() == 1
+
+
+def test_a_leap_second_instant_is_a_counted_no_time_row_not_an_exception():
+    """ZTF mjd 57753.99999537 is 2016-12-31 23:59:60.6 UTC: a datetime64 cannot hold it."""
+    from bhtom_base.lightcurve import clean_lightcurve
+
+    assert mjd_to_utc([57753.99999537, 57753.4]).isna().tolist() == [True, False]
+    content = b'[{"mjd": 57753.99999537, "fid": 1, "magpsf": 18.0, "sigmapsf": 0.1, "isdiffpos": "t"},' \
+              b' {"mjd": 57754.2, "fid": 2, "magpsf": 17.0, "sigmapsf": 0.1, "isdiffpos": "t"}]'
+    frame = clean_lightcurve(parse_alerce(content))
+    assert len(frame) == 1 and frame.attrs["skipped"] == {"no time": 1}
+    assert abs((frame["time"].iloc[0] - pd.Timestamp("2017-01-01 04:48:00", tz="UTC")).total_seconds()) < 1e-6
+
+
+def test_one_shared_range_1800_to_2200_for_every_conversion():
+    inside = ["1800-01-01T00:00:00", "2199-12-31T23:59:59"]
+    outside = ["1799-12-31T23:59:59", "2200-01-02T00:00:00", "2250-06-01", "9999-12-31", "1600-01-01", "1200-03-04"]
+    assert isot_to_utc(inside).notna().all() and isot_to_utc(outside).isna().all()
+    assert isot_to_utc(outside, scale="tcb").isna().all()
+    assert jd_to_utc([2378496.5, 2524593.5]).notna().all() and jd_to_utc([2378496.4, 2524593.6]).isna().all()
+
+
+def _tns_with_dates(dates: list[str]) -> bytes:
+    import json
+
+    from tests.conftest import fixture_bytes
+
+    answer = json.loads(fixture_bytes("tns/tns_get_object_1999gy_photometry.json"))
+    (entry,) = answer["data"]["reply"]["photometry"]
+    answer["data"]["reply"]["photometry"] = [{**entry, "obsdate": date, "jd": None} for date in dates] + [entry]
+    return json.dumps(answer).encode()
+
+
+def test_tns_and_asassn_count_extreme_dates_instead_of_raising():
+    from bhtom2.brokers.asassn import parse as parse_asassn
+    from bhtom2.brokers.tns import parse as parse_tns
+    from bhtom_base.lightcurve import clean_lightcurve
+    from tests.conftest import fixture_bytes
+
+    extreme = ["9999-01-01 00:00:00", "1600-01-01 00:00:00", "1200-01-01 00:00:00", "2250-01-01 00:00:00"]
+    tns = clean_lightcurve(parse_tns(_tns_with_dates(extreme)))
+    assert len(tns) == 1 and tns.attrs["skipped"] == {"no time": 4}
+
+    text = fixture_bytes("asassn/asassn_skypatrol_v1_ASASSN-21qj_light_curve_c4765b75.csv").decode()
+    lines = text.splitlines()
+    bad = [lines[1].replace("2457420.65312,2016-02-02", f"{jd},{year}-02-02")
+           for jd, year in (("5373484.5", "9999"), ("2305447.5", "1600"), ("2159358.5", "1200"),
+                            ("2542858.5", "2250"))]
+    asassn = clean_lightcurve(parse_asassn("\n".join([lines[0], *bad, *lines[1:]]).encode()))
+    good = clean_lightcurve(parse_asassn(text.encode()))
+    assert len(asassn) == len(good) and asassn.attrs["skipped"].get("no time") == 4

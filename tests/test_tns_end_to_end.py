@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
-from bhtom2.brokers.tns import TNSBroker
+from bhtom2.brokers.tns import MISSING_ERROR, TNSBroker
 from bhtom_base.http import Fetched
 from bhtom_base.models import LightcurveUpdateState
 from bhtom_base.survey_names import get_survey_name, set_survey_name
@@ -47,10 +47,10 @@ def target():
 
 
 def expected_points() -> tuple[int, int]:
-    """Detections with an error and limits among the magnitude entries of the answer, counted here."""
+    """Detections (with or without an error) and limits among the magnitude entries of the answer, counted here."""
     entries = json.loads(fixture_bytes("tns/CONSTRUCTED_tns_get_object_2021abc.json"))["data"]["reply"]["photometry"]
     mags = [e for e in entries if e["flux_unit"]["name"].endswith("Mag")]
-    detections = [e for e in mags if e["flux"] is not None and e["fluxerr"] is not None]
+    detections = [e for e in mags if e["flux"] is not None]
     limits = [e for e in mags if e["flux"] is None and e["limflux"] is not None]
     return len(detections), len(limits)
 
@@ -59,9 +59,11 @@ def test_cone_search_object_photometry_and_internal_names(tns, target):
     run("transient", "--source", "TNS")
     detections, limits = expected_points()
     stored = PhotometryReducedDatum.objects.filter(target=target, source_name="TNS")
-    assert stored.count() == detections + limits == 4
+    assert stored.count() == detections + limits == 5
     assert stored.filter(limit__isnull=False).count() == limits == 1
-    assert set(stored.values_list("bandpass", flat=True)) == {"g(TNS)", "r(TNS)", "orange(TNS)"}
+    assert set(stored.values_list("bandpass", flat=True)) == {"g(TNS)", "r(TNS)", "orange(TNS)", "G(TNS)"}
+    # the VegaMag G report without an error is kept with the documented stand-in error, not dropped
+    assert stored.get(bandpass="G(TNS)").brightness_error == MISSING_ERROR == 0.3
     limit = stored.get(limit__isnull=False)
     assert (limit.limit, limit.telescope) == (19.1, "ATLAS1")
     assert get_survey_name(target, "TNS") == "2021abc"
@@ -72,20 +74,26 @@ def test_cone_search_object_photometry_and_internal_names(tns, target):
     assert server.RECEIVED[0] == {"ra": "150.100000", "dec": "2.200000", "radius": "3", "units": "arcsec"}
     assert server.RECEIVED[1] == {"objname": "2021abc", "photometry": "1", "spectra": "0"}
     state = LightcurveUpdateState.objects.get(target=target, source="TNS")
-    assert (state.status, state.new_points, state.skipped_rows) == ("done", 4, 2)  # mJy entry, G without error
+    assert (state.status, state.new_points, state.skipped_rows) == ("done", 5, 1)  # the mJy entry
 
     run("transient", "--source", "TNS")
-    assert stored.count() == 4
+    assert stored.count() == 5
     state.refresh_from_db()
     assert (state.status, state.new_points) == ("done", 0)
 
 
-def test_real_answer_without_errors_stores_nothing_but_succeeds(tns):
+def test_real_answer_without_an_error_keeps_its_one_point(tns):
+    """AT 1999gy's only report (r 17.88 ABMag, Sloan, no error) is stored with the stand-in error."""
     old = Target.objects.create(name="SN1999gy", type="SIDEREAL", ra=244.991894, dec=-1.174748)
     set_survey_name(old, "TNS", "AT 1999gy")
     run("SN1999gy", "--source", "TNS")
     state = LightcurveUpdateState.objects.get(target=old, source="TNS")
-    assert (state.status, state.total_points, state.skipped_rows) == ("done", 0, 1)
+    assert (state.status, state.total_points, state.skipped_rows) == ("done", 1, 0)
+    (point,) = PhotometryReducedDatum.objects.filter(target=old, source_name="TNS")
+    assert (point.brightness, point.brightness_error) == (17.88, 0.3)
+    assert (point.bandpass, point.telescope) == ("r(TNS)", "Sloan")
+    assert point.timestamp.isoformat() == "1999-03-21T11:27:29+00:00"
+    assert point.value["survey_time"] == "1999-03-21 11:27:29" and point.value["time_system"] == "UTC date"
     assert server.RECEIVED[0]["objname"] == "1999gy"
 
 

@@ -58,8 +58,12 @@ def test_ztf_dr_cone_finds_all_objects_stores_them_and_later_runs_use_their_ids(
     expected = good_cone_rows()
     stored = rows_of(white_dwarf, "ZTF_DR8")
     assert stored.count() == len(expected) == 1358
-    assert set(stored.values_list("bandpass", flat=True)) == {"g(ZTF DR24)", "r(ZTF DR24)"}
-    assert stored.filter(bandpass="g(ZTF DR24)").count() == sum(row["filtercode"] == "zg" for row in expected)
+    assert set(stored.values_list("bandpass", flat=True)) == {"g(ZTF DR)", "r(ZTF DR)"}
+    assert stored.filter(bandpass="g(ZTF DR)").count() == sum(row["filtercode"] == "zg" for row in expected)
+    assert set(stored.values_list("reduction_version", flat=True)) == {"dr24"}
+    assert first_value(stored, expected[0]) == {"observer": "ZTF DR", "point_id": expected[0]["expid"],
+                                               "survey_time": float(expected[0]["mjd"]),
+                                               "time_system": "MJD UTC (exposure start)"}
     first = stored.order_by("timestamp").first()
     assert abs((first.timestamp - utc(float(expected[0]["mjd"]))).total_seconds()) < 1e-3
     assert (first.brightness, first.brightness_error) == (float(expected[0]["mag"]), float(expected[0]["magerr"]))
@@ -88,11 +92,30 @@ def test_ztf_dr_cone_finds_all_objects_stores_them_and_later_runs_use_their_ids(
     assert rows_of(white_dwarf, "ZTF_DR8").count() == 1358
 
 
-def test_ztf_dr_release_setting_names_the_collection_and_the_filters(white_dwarf, replay, settings):
+def first_value(stored, row: dict) -> dict:
+    return stored.get(value__point_id=row["expid"]).value
+
+
+def test_ztf_dr_release_setting_names_the_collection_and_the_rows_release_not_the_bands(white_dwarf, replay,
+                                                                                      settings):
     settings.BHTOM_ZTF_DATA_RELEASE = "dr19"
     run("WD0139+5245", "--source", "ZTF_DR8")
     assert replay.requests_to(IRSA)[0].query["COLLECTION"] == "ztf_dr19"
-    assert set(rows_of(white_dwarf, "ZTF_DR8").values_list("bandpass", flat=True)) == {"g(ZTF DR19)", "r(ZTF DR19)"}
+    stored = rows_of(white_dwarf, "ZTF_DR8")
+    assert set(stored.values_list("bandpass", flat=True)) == {"g(ZTF DR)", "r(ZTF DR)"}
+    assert set(stored.values_list("reduction_version", flat=True)) == {"dr19"}
+    assert state_of(white_dwarf, "ZTF_DR8").data_version == "dr19"
+
+    # A new release: fetched in full (no TIME window), the same epochs revised in place, never doubled.
+    settings.BHTOM_ZTF_DATA_RELEASE = "dr24"
+    replay.clear_requests()
+    run("WD0139+5245", "--source", "ZTF_DR8", "--force")
+    assert all("TIME" not in r.query and r.query["COLLECTION"] == "ztf_dr24" for r in replay.requests_to(IRSA))
+    state = state_of(white_dwarf, "ZTF_DR8")
+    assert (state.new_points, state.revised_points, state.removed_points, state.total_points) == (0, 1358, 0, 1358)
+    assert state.data_version == "dr24"
+    assert set(stored.values_list("bandpass", flat=True)) == {"g(ZTF DR)", "r(ZTF DR)"}
+    assert set(stored.values_list("reduction_version", flat=True)) == {"dr24"}
 
 
 def test_ztf_dr_cone_radius_is_the_cross_match_setting(white_dwarf, replay, settings):
@@ -186,11 +209,12 @@ def test_alerce_limits_show_as_limits_on_the_tom_target_page(variable, replay, c
     run("ZTF18abbuksn-star", "--source", "ZTF")
     client.force_login(django_user_model.objects.create_superuser("admin", "a@example.org", "pw"))
     html = " ".join(client.get(f"/targets/{variable.pk}/").content.decode().split())
-    # the target page's table of latest points prefixes a limit with ">"
-    shown = {text: text in html for text in ("g(ZTF)", "r(ZTF)", "<td>&gt;20.1306</td>", "<td>17.579912</td>",
-                                             "<td>&gt;17.5799")}
-    assert shown == {"g(ZTF)": True, "r(ZTF)": True, "<td>&gt;20.1306</td>": True, "<td>17.579912</td>": True,
-                     "<td>&gt;17.5799": False}
+    # the target page's table of latest points prefixes a limit with ">" and rounds to the error's precision
+    cells = ('<td class="text-end">&gt;20.131</td>', '<td class="text-end">17.580</td>',
+             '<td class="text-end">0.025</td>', "&gt;17.58")
+    shown = {text: text in html for text in ("g(ZTF)", "r(ZTF)", *cells)}
+    assert shown == {"g(ZTF)": True, "r(ZTF)": True, cells[0]: True, cells[1]: True, cells[2]: True,
+                     cells[3]: False}
 
 
 def test_alerce_detection_and_limit_at_the_same_time_and_band_are_both_stored(variable, replay):
@@ -322,3 +346,32 @@ def test_failures_end_as_recorded_errors_with_no_rows(named_targets, replay, sou
     run(target.name, "--source", source, "--quiet")
     state.refresh_from_db()
     assert state.status == "done" and state.new_points == count == rows_of(target, source).count()
+
+
+def test_migration_gives_old_ztf_dr_rows_stable_band_names_and_merges_doubled_epochs(white_dwarf):
+    """Rows stored as ``g(ZTF DR23)``/``g(ZTF DR24)`` (one epoch doubled by a --force after a release change)."""
+    import importlib
+    from datetime import datetime, timedelta
+
+    from django.apps import apps
+
+    migration = importlib.import_module("bhtom_base.migrations.0004_ztf_dr_stable_band_names")
+    t0 = datetime(2020, 1, 1, tzinfo=UTC)
+    rows = [("g(ZTF DR23)", t0, 18.0), ("g(ZTF DR24)", t0, 18.01), ("g(ZTF DR24)", t0 + timedelta(days=1), 18.2),
+            ("r(ZTF DR23)", t0, 17.5)]
+    PhotometryReducedDatum.objects.bulk_create([
+        PhotometryReducedDatum(target=white_dwarf, source_name="ZTF_DR8", bandpass=band, timestamp=when,
+                               brightness=mag, brightness_error=0.03) for band, when, mag in rows])
+    PhotometryReducedDatum.objects.create(target=white_dwarf, source_name="ZTF", bandpass="g(ZTF DR24)",
+                                          timestamp=t0, brightness=1.0)  # another source: not touched
+    migration.forwards(apps, None)
+    stored = rows_of(white_dwarf, "ZTF_DR8").order_by("bandpass", "timestamp")
+    assert list(stored.values_list("bandpass", "timestamp", "brightness", "reduction_version")) == [
+        ("g(ZTF DR)", t0, 18.01, "dr24"),  # the newest release's row of the doubled epoch is kept
+        ("g(ZTF DR)", t0 + timedelta(days=1), 18.2, "dr24"),
+        ("r(ZTF DR)", t0, 17.5, "dr23"),
+    ]
+    assert rows_of(white_dwarf, "ZTF").get().bandpass == "g(ZTF DR24)"
+    migration.backwards(apps, None)
+    assert set(rows_of(white_dwarf, "ZTF_DR8").values_list("bandpass", "reduction_version")) == {
+        ("g(ZTF DR24)", ""), ("r(ZTF DR23)", "")}

@@ -17,4 +17,5 @@ ALL: list[str] = [
     "bhtom2.brokers.aavso.AAVSOBroker",
     "bhtom2.brokers.cpcs.CPCSBroker",
     "bhtom2.brokers.asassn.ASASSNBroker",
+    "bhtom2.brokers.lsst.LSSTBroker",
 ]

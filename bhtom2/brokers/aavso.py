@@ -20,14 +20,19 @@ type (the band filter still removes visual estimates, band ``Vis.``).
 
 Times. The ``JD`` column is the geocentric Julian Date (UTC) the observer
 reported; it is read as UTC with astropy and not corrected further (the
-download CSV's optional ``HJD`` column is ignored).
+download CSV's optional ``HJD`` column is ignored). It is kept as the point's
+``survey_time`` ("JD UTC"), and AAVSO's ``obsID`` (the observation's unique
+id in the AID) as its ``point_id`` (the download CSV has none).
 
 Empty results. A header line without rows is "no observations". No recording
 of VSX's answer for a star without observations in the JD range was found; if
 it were an empty body, that would show as an "empty response" failure.
 
 Incremental: ``fromjd`` is the JD of ``since`` (the last stored point minus
-the overlap), ``tojd`` one day after now.
+the overlap), ``tojd`` one day after now. Observations submitted late (older
+than that window) arrive with the full fetch (``fromjd=0``) made weekly
+(``full_refetch_cadence``, ``BHTOM_FULL_REFETCH_DAYS["AAVSO"]``), which also
+removes observations AAVSO no longer reports.
 """
 from __future__ import annotations
 
@@ -128,6 +133,9 @@ def parse(
         limit=np.where(fainter, mag, np.nan),
         observer=table["by"].str.strip().to_numpy() if "by" in table.columns else "",
         facility=table["obsAffil"].str.strip().to_numpy() if "obsAffil" in table.columns else "",
+        point_id=table["obsID"].str.strip().to_numpy() if "obsID" in table.columns else "",
+        survey_time=jd,
+        time_system="JD UTC",
         skipped=skipped,
     )
 
@@ -165,6 +173,7 @@ class AAVSOBroker(BHTOMBroker):
     """AAVSO International Database (``AAVSO``)."""
 
     data_source = DataSource.AAVSO
+    incremental = True  # fromjd = since; a weekly full fetch brings observations submitted late
     facility_name = "AAVSO"
     observer_name = "AAVSO"
 

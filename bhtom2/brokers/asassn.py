@@ -29,9 +29,11 @@ the recorded files HJD - UT Date equals astropy's heliocentric light travel
 time towards the star within 1.5 s, the rounding of HJD). So for v1 the UT Date
 is used as is: no correction is needed. v2 gives only ``JD``, which is HJD
 (UTC) as well: when the target's coordinates are known the heliocentric light
-travel time is removed (``bhtom2.brokers.heliocentric.hjd_to_utc``, the same as
+travel time is removed (``bhtom_base.lighttime.hjd_to_utc``, the same as
 astropy's ``Time.light_travel_time`` for the geocentre); without coordinates
-the HJD is kept, which can be up to 8.3 min off.
+the HJD is kept, which can be up to 8.3 min off. The time read is kept as
+``survey_time`` ("UT date (geocentric UTC)" or "HJD UTC"); Sky Patrol points
+have no id. Dates outside 1800-2200 are "no time" rows (the shared range).
 """
 from __future__ import annotations
 
@@ -42,14 +44,14 @@ import numpy as np
 import pandas as pd
 from tom_targets.models import Target
 
-from bhtom2.brokers.heliocentric import hjd_to_utc
 from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import ParseContext, make_lightcurve
+from bhtom_base.lighttime import hjd_to_utc
 from bhtom_base.parsing import decode_text, reject_html
-from bhtom_base.times import jd_to_utc
+from bhtom_base.times import clip_to_range, jd_to_utc
 
 WHAT = "ASAS-SN Sky Patrol lightcurve"
 SENTINEL = 99.0  # 99.99 / 99.990 mark a missing value
@@ -116,6 +118,9 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     non_detection, mag, err, limit, jd = non_detection[keep], mag[keep], err[keep], limit[keep], jd[keep]
 
     time = _geocentric_utc(table, jd, ra, dec)
+    ut_date = table["ut_date"].str.strip().to_numpy(dtype=object) if "ut_date" in table.columns \
+        else np.full(len(table), "", dtype=object)
+    from_ut_date = ut_date != ""
     camera = table["camera"].to_numpy(dtype=object)
     return make_lightcurve(
         time=time,
@@ -124,6 +129,8 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         band=table["band"].to_numpy(dtype=object),
         limit=np.where(non_detection, limit, np.nan),
         facility=np.where(camera == "", "", "ASAS-SN " + camera.astype(str)),
+        survey_time=np.where(from_ut_date, ut_date, jd.astype(object)),
+        time_system=np.where(from_ut_date, "UT date (geocentric UTC)", "HJD UTC"),
         skipped=skipped,
     )
 
@@ -135,6 +142,7 @@ def _geocentric_utc(table: pd.DataFrame, hjd: np.ndarray, ra: float | None, dec:
     if "ut_date" in table.columns:
         day, _, fraction = table["ut_date"].str.strip().str.partition(".").T.to_numpy()
         days = pd.to_datetime(pd.Series(day), format="%Y-%m-%d", errors="coerce", utc=True)
+        days = clip_to_range(days).astype("datetime64[ns, UTC]")  # the shared 1800-2200 range
         offset = pd.to_timedelta(pd.to_numeric("0." + pd.Series(fraction), errors="coerce"), unit="D")
         result = (days + offset).dt.round("us")
         if not result.isna().any():

@@ -69,6 +69,7 @@ class AtlasBroker(BHTOMBroker):
 
     data_source = DataSource.ATLAS
     update_cadence = 1 * u.day
+    incremental = True  # fetch() asks only from since on; a weekly full fetch catches late data
     facility_name = "ATLAS"
     observer_name = "ATLAS"
     needs_survey_name = False

@@ -18,8 +18,14 @@ saying who calibrated it against what; at most 8 + 12 + 7 = 27 characters, so
 always within the 32 of a bandpass. A point without a catalogue is ``r(CPCS)``.
 
 Times. ``mjd`` is the UTC Modified Julian Date of the observation (CPCS takes
-it from the observers' FITS headers); it is read as UTC, without correction.
-The observatory string ("Mercator, Lovro Pala") is both facility and observer.
+it from the observers' FITS headers); it is read as UTC, without correction,
+and kept as the point's ``survey_time`` ("MJD UTC"); CPCS's ``id`` of each
+point is its ``point_id``. The observatory string ("Mercator, Lovro Pala") is
+both facility and observer.
+
+Nonsense values (limits of ±1e300, 1e30 or 99 mag, errors of 1e300 have been
+seen) are left to the shared cleaning's sanity ranges, which count and drop
+them (:func:`bhtom_base.lightcurve.clean_lightcurve`).
 """
 from __future__ import annotations
 
@@ -58,9 +64,9 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         raise ParseError(f"{WHAT} lacks keys {missing}{detail}")
     n = len(data["mjd"]) if isinstance(data["mjd"], list) else -1
     columns = {}
-    for key in ("mjd", "mag", "magerr", "caliberr", "filter", "catalog", "observatory"):
+    for key in ("mjd", "mag", "magerr", "caliberr", "filter", "catalog", "observatory", "id"):
         values = data.get(key)
-        if values is None and key in ("caliberr", "catalog", "observatory"):
+        if values is None and key in ("caliberr", "catalog", "observatory", "id"):
             values = [0.0 if key == "caliberr" else ""] * max(n, 0)
         if not isinstance(values, list) or len(values) != n:
             raise ParseError(f"{WHAT}: column {key!r} is not a list of {n} values")
@@ -85,6 +91,8 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     mag, magerr, caliberr = mag[keep], magerr[keep], caliberr[keep]
     mjd = mjd[keep]
     observatory = table["observatory"].fillna("").astype(str).str.strip().to_numpy()[keep]
+    point_id = table["id"].map(lambda value: str(value) if isinstance(value, int | str) and
+                               not isinstance(value, bool) else "").to_numpy(dtype=object)[keep]
     return make_lightcurve(
         time=mjd_to_utc(mjd),
         mag=np.where(is_limit, np.nan, mag),
@@ -94,6 +102,9 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         limit=np.where(is_limit, mag, np.nan),
         observer=observatory,
         facility=observatory,
+        point_id=point_id,
+        survey_time=mjd,
+        time_system="MJD UTC",
         skipped=skipped,
     )
 

@@ -7,13 +7,21 @@ design, so this parser reads the page rather than rejecting it: the table
 captioned "Photometry of Objs:" (OBJ ID, Mag, Magerr, RA, Dec, MJD) holds
 the points, the table "Master Objs in Region" gives each object's offset from
 the position asked for, and only the nearest object's points are kept (the
-others are counted). A page saying "This area is not covered by CSS data",
+others are counted). Each point carries its own measured position, and one
+CRTS object id can hold detections of two sources (in the recorded page two
+rows 7.6" apart share one MJD): so a point is kept only when its own position
+lies within the cross-match radius of the target (the parse context's
+``ra``/``dec``; the object's catalogue position when there is none), and of
+several points of one exposure (same MJD) only the one nearest the target;
+the others are counted ("position outside the cross-match radius", "another
+source in the same exposure"). A page saying "This area is not covered by CSS data",
 or a result page without a photometry table (no object in the cone), is an
 empty lightcurve, not an error. Anything else (an error page of the server,
 a proxy's page) is a ``ParseError``.
 
 Band ``CL``: unfiltered CSS magnitudes calibrated to V. Times are MJD of
-the exposures, taken as UTC (CRTS publishes no other time scale). The data
+the exposures, taken as UTC (CRTS publishes no other time scale) and kept as
+``survey_time`` ("MJD UTC"); CRTS points have no id of their own. The data
 release does not change, so it is fetched once (``update_cadence`` None).
 """
 from __future__ import annotations
@@ -33,9 +41,11 @@ from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import SURVEY_NAMES, ParseContext, empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import decode_text
+from bhtom_base.sky import separation_arcsec
 from bhtom_base.times import mjd_to_utc
 
 NOT_COVERED = "not covered by CSS data"
+DEFAULT_RADIUS_ARCSEC = 6.0
 _TABLE = re.compile(r"<table\b(?P<body>.*?)</table>", re.IGNORECASE | re.DOTALL)
 _CAPTION = re.compile(r"<caption>(?P<caption>.*?)</caption>", re.IGNORECASE | re.DOTALL)
 _ROW = re.compile(r"<tr\b[^>]*>(?P<row>.*?)(?=<tr\b|</table>|$)", re.IGNORECASE | re.DOTALL)
@@ -67,8 +77,13 @@ def _tables(text: str) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
-    """A CRTS cone-search result page -> standard frame of the nearest object (band CL)."""
+def parse(content: bytes, context: ParseContext | None = None, *,
+          radius_arcsec: float = DEFAULT_RADIUS_ARCSEC) -> pd.DataFrame:
+    """A CRTS cone-search result page -> standard frame of the nearest object (band CL).
+
+    Points farther than ``radius_arcsec`` from the target, and all but the
+    nearest of one exposure, are left out and counted (module docstring).
+    """
     text = decode_text(content, what="CRTS cone-search page")
     if NOT_COVERED in text:
         return empty_lightcurve()
@@ -84,7 +99,8 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     if not required <= set(photometry.columns):
         raise ParseError(f"CRTS photometry table lacks columns {sorted(required - set(photometry.columns))}")
     skipped: dict[str, int] = {}
-    nearest = _nearest_object(tables.get("Master Objs in Region"))
+    master = tables.get("Master Objs in Region")
+    nearest = _nearest_object(master)
     if nearest is not None:
         other = photometry["OBJ ID"] != nearest
         if other.any():
@@ -96,12 +112,51 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     readable = np.isfinite(mjd) & np.isfinite(mag) & np.isfinite(err)
     if (~readable).any():
         skipped["unreadable row"] = int((~readable).sum())
-    times = mjd_to_utc(mjd[readable]).to_numpy()
-    frame = make_lightcurve(time=times, mag=mag[readable], mag_err=err[readable], band="CL", skipped=skipped)
+    keep = readable & _the_objects_points(photometry, mjd, readable, _reference_position(context, master, nearest),
+                                          radius_arcsec, skipped)
+    frame = make_lightcurve(time=mjd_to_utc(mjd[keep]).to_numpy(), mag=mag[keep], mag_err=err[keep], band="CL",
+                            survey_time=mjd[keep], time_system="MJD UTC", skipped=skipped)
     crts_id = nearest or (str(photometry["OBJ ID"].iloc[0]) if len(photometry) else None)
     if crts_id and len(frame):
         frame.attrs[SURVEY_NAMES] = {"CRTS": crts_id}
     return frame
+
+
+def _reference_position(context: ParseContext | None, master: pd.DataFrame | None,
+                        object_id: str | None) -> tuple[float, float] | None:
+    """The target's position; without one, the chosen object's catalogue position; else None."""
+    if context is not None and context.has_position:
+        return float(context.ra), float(context.dec)
+    if master is None or object_id is None or not {"OBJ ID", "RA", "Dec"} <= set(master.columns):
+        return None
+    row = master[master["OBJ ID"] == object_id]
+    ra, dec = pd.to_numeric(row["RA"], errors="coerce"), pd.to_numeric(row["Dec"], errors="coerce")
+    if len(row) == 0 or not (np.isfinite(ra.iloc[0]) and np.isfinite(dec.iloc[0])):
+        return None
+    return float(ra.iloc[0]), float(dec.iloc[0])
+
+
+def _the_objects_points(photometry: pd.DataFrame, mjd: np.ndarray, readable: np.ndarray,
+                        reference: tuple[float, float] | None, radius_arcsec: float,
+                        skipped: dict[str, int]) -> np.ndarray:
+    """Rows measured within the radius of the reference, one per exposure (the nearest); the rest counted."""
+    n = len(photometry)
+    if reference is None or not {"RA", "Dec"} <= set(photometry.columns) or n == 0:
+        return np.ones(n, dtype=bool)
+    ra = pd.to_numeric(photometry["RA"], errors="coerce").to_numpy(dtype=float)
+    dec = pd.to_numeric(photometry["Dec"], errors="coerce").to_numpy(dtype=float)
+    separation = separation_arcsec(ra, dec, *reference)
+    known = np.isfinite(separation)
+    outside = readable & known & (separation > radius_arcsec)
+    candidates = readable & ~outside
+    order = pd.DataFrame({"mjd": mjd, "separation": np.where(known, separation, np.inf)})[candidates]
+    nearest_per_exposure = order.sort_values("separation", kind="stable").drop_duplicates("mjd").index
+    same_exposure = candidates & ~np.isin(np.arange(n), nearest_per_exposure)
+    for reason, mask in (("position outside the cross-match radius", outside),
+                         ("another source in the same exposure", same_exposure)):
+        if mask.any():
+            skipped[reason] = int(mask.sum())
+    return ~outside & ~same_exposure
 
 
 def _nearest_object(master: pd.DataFrame | None) -> str | None:
@@ -133,12 +188,13 @@ class CRTSBroker(BHTOMBroker):
 
     data_source = DataSource.CRTS
     update_cadence = None
-    default_cross_match_max_separation = 6 * u.arcsec
+    default_cross_match_max_separation = DEFAULT_RADIUS_ARCSEC * u.arcsec
     facility_name = "CSS"
     observer_name = "CRTS"
     needs_survey_name = False
 
-    parse = staticmethod(parse)
+    def parse(self, content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
+        return parse(content, context, radius_arcsec=float(self.cross_match_max_separation.to_value(u.arcsec)))
 
     def fetch(self, target: Target, survey_name: str, since: datetime | None) -> Fetched:
         query = cone_query(target.ra, target.dec, self.cross_match_max_separation)

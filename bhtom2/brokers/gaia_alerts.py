@@ -10,7 +10,12 @@ so both are in the TCB time scale. We read the Date (the more precise of the
 two; the JD only when the Date is missing) as TCB and convert it to UTC with
 astropy, which moves each point about 1.5 minutes earlier (TCB-UTC was 85.6 s
 in 2014 and 89.3 s in 2024). Gaia Alerts publishes no barycentric flag; the
-times are taken as given, without any light-travel-time correction.
+times are taken as given, without any light-travel-time correction (neither
+the file header nor the alerts' pages say the times are barycentric, unlike
+the Gaia archive's epoch photometry, whose BJD is converted in
+:mod:`bhtom2.brokers.gaia_epoch`). The Date (or the JD where it is missing)
+is kept as the point's ``survey_time`` ("TCB date" / "JD TCB"); points have
+no id. Documented per survey in ``docs/surveys.md``.
 
 Errors. The files have no errors; BHTOM's model of the Gaia G photometric
 scatter is used: ``10**(0.2*max(mag, 13.5) - 5.2)`` up to G = 17 and
@@ -88,15 +93,20 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         skipped["unreadable magnitude"] = other
     good = mag.notna() & np.isfinite(mag)
     parts, mag = parts[good], mag[good].to_numpy(dtype=float)
-    time_utc = _tcb_to_utc(parts["date"], pd.to_numeric(parts["jd"], errors="coerce"))
+    jd = pd.to_numeric(parts["jd"], errors="coerce")
+    time_utc = _tcb_to_utc(parts["date"], jd)
     bad_time = time_utc.isna().to_numpy()
     if bad_time.any():
         skipped["unreadable time"] = int(bad_time.sum())
+    has_date = parts["date"].notna().to_numpy()
+    survey_time = np.where(has_date, parts["date"].fillna("").str.strip(), jd.to_numpy(dtype=float).astype(object))
     return make_lightcurve(
         time=time_utc[~bad_time],
         mag=mag[~bad_time],
         mag_err=gaia_alert_mag_error(mag[~bad_time]),
         band="G",
+        survey_time=survey_time[~bad_time],
+        time_system=np.where(has_date, "TCB date", "JD TCB")[~bad_time],
         skipped=skipped,
     )
 

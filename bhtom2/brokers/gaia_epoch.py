@@ -25,11 +25,18 @@ layouts exist and both are read:
   variability_flag_{g,bp,rp}_reject, rejected_by_photometry``, ``source_id`` a PARAM.
   ``rejected_by_photometry`` is per transit there and applies to all its bands.
 
-Times are Barycentric JD in TCB minus 2455197.5 d. They are converted to the UTC
-time scale with astropy (two-part JD, no precision lost). The barycentric
-(light-travel-time) correction Gaia applied is kept: the stored instant is the
-arrival time at the Solar System barycentre, written in UTC. Undoing it would
-need Gaia's orbit; it differs from an Earth-based time by up to about 8.3 minutes.
+Times are Barycentric JD in TCB minus 2455197.5 d (the archive's data model:
+the on-board time converted to TCB, then corrected for the light travel time
+to the Solar System barycentre). Like every survey here they are stored as the
+geocentric UTC instant: the barycentric light travel time at the target's
+position (the parse context's ``ra``/``dec``) is removed with
+:func:`bhtom_base.lighttime.bjd_to_utc` (astropy's
+``Time.light_travel_time(kind="barycentric")`` for the geocentre, within a
+microsecond) and the result converted from TCB to UTC. That is the instant the
+light passed the Earth; Gaia itself, at L2, saw it up to about 5 s earlier or
+later. Without a position (never for a TOM target) only the time scale is
+converted and the barycentric date kept. ``transit_id`` is each point's id, and
+the survey's own time goes into ``survey_time`` ("BJD TCB - 2455197.5").
 
 Errors: ``2.5/ln(10) / flux_over_error`` added in quadrature to a systematic
 floor per band (``MAG_ERROR_FLOOR``): 2 mmag in G, 5 mmag in BP and RP. The
@@ -57,18 +64,18 @@ import pandas as pd
 from astropy.io.votable import parse as parse_votable
 from astropy.io.votable.tree import TableElement
 from astropy.table import Table
-from astropy.time import Time
 from tom_targets.models import Target
 
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import NoSurveyName, ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import ParseContext, concat_lightcurves, make_lightcurve
+from bhtom_base.lighttime import bjd_to_utc
 from bhtom_base.parsing import looks_like_html
 from bhtom_base.sky import separation_arcsec
 
 GAIA_TIME_ORIGIN_JD = 2455197.5
-GAIA_TIME_RANGE = (-3653.0, 36525.0)  # days from 2010.0: years 2000 to 2110, anything else is corrupt
+GAIA_TIME_SYSTEM = "BJD TCB - 2455197.5"
 MAG_ERROR_FLOOR = {"G": 0.002, "BP": 0.005, "RP": 0.005}
 TAP_SYNC_PATH = "/tap-server/tap/sync"
 DATALINK_PATH = "/data-server/data"
@@ -97,6 +104,7 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     must match it.
     """
     source_id = (context.survey_name or None) if context is not None else None
+    position = (context.ra, context.dec) if context is not None and context.has_position else (None, None)
     if not content or not content.strip():
         raise ParseError("empty response where Gaia epoch photometry was expected")
     if looks_like_html(content):
@@ -105,7 +113,7 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         documents = _zip_members(content, source_id)
     else:
         documents = [("response", content)]
-    return concat_lightcurves([_parse_votable(data, name, source_id) for name, data in documents])
+    return concat_lightcurves([_parse_votable(data, name, source_id, position) for name, data in documents])
 
 
 def _zip_members(content: bytes, source_id: str | None) -> list[tuple[str, bytes]]:
@@ -155,14 +163,14 @@ def _raise_archive_error(votable, what: str) -> None:
                 raise ParseError(f"{what}: Gaia archive error: {(info.content or '').strip()[:300]}")
 
 
-def _parse_votable(data: bytes, name: str, source_id: str | None) -> pd.DataFrame:
+def _parse_votable(data: bytes, name: str, source_id: str | None, position: tuple) -> pd.DataFrame:
     tables = _read_tables(data, name)
     for element in tables:
         fields = {field.name for field in element.fields}
         if set(_LONG_COLUMNS) <= fields:
-            return _parse_long(_as_table(element), _param(element, "source_id"), name, source_id)
+            return _parse_long(_as_table(element), _param(element, "source_id"), name, source_id, position)
         if {"g_transit_time", "g_transit_mag", "g_transit_flux_over_error"} <= fields:
-            return _parse_wide(_as_table(element), _param(element, "source_id"), name, source_id)
+            return _parse_wide(_as_table(element), _param(element, "source_id"), name, source_id, position)
     found = list(dict.fromkeys(field.name for table in tables for field in table.fields))  # file order
     shown = ", ".join(found[:12]) + (" ..." if len(found) > 12 else "")
     raise ParseError(
@@ -216,7 +224,17 @@ def _param(table: TableElement, param_name: str) -> str | None:
     return None
 
 
-def _parse_long(table: Table, param_id: str | None, name: str, source_id: str | None) -> pd.DataFrame:
+def _transit_ids(table: Table) -> np.ndarray:
+    """Gaia's ``transit_id`` of each row as text ("" where absent)."""
+    if "transit_id" not in table.colnames:
+        return np.full(len(table), "", dtype=object)
+    values = np.ma.asarray(table["transit_id"])
+    return np.array(["" if masked else str(int(value)) for value, masked in
+                     zip(values.filled(0), np.ma.getmaskarray(values), strict=True)], dtype=object)
+
+
+def _parse_long(table: Table, param_id: str | None, name: str, source_id: str | None,
+                position: tuple) -> pd.DataFrame:
     if len(table) and "source_id" in table.colnames:
         ids = _strings(table, "source_id")
         _check_source(set(ids.tolist()), source_id, name)
@@ -232,13 +250,17 @@ def _parse_long(table: Table, param_id: str | None, name: str, source_id: str | 
         band=band,
         rejected_photometry=_flags(table, "rejected_by_photometry")[keep],
         rejected_variability=_flags(table, "rejected_by_variability")[keep],
+        transit_id=_transit_ids(table)[keep],
+        position=position,
     )
 
 
-def _parse_wide(table: Table, param_id: str | None, name: str, source_id: str | None) -> pd.DataFrame:
+def _parse_wide(table: Table, param_id: str | None, name: str, source_id: str | None,
+                position: tuple) -> pd.DataFrame:
     _check_source({param_id} - {None}, source_id, name)
     columns = set(table.colnames)
     photometry = _flags(table, "rejected_by_photometry")
+    transit_ids = _transit_ids(table)
     frames = []
     for band, (time_col, mag_col, foe_col, reject_col) in _WIDE_BANDS.items():
         if not {time_col, mag_col, foe_col} <= columns:
@@ -251,13 +273,20 @@ def _parse_wide(table: Table, param_id: str | None, name: str, source_id: str | 
                 band=np.full(len(table), band),
                 rejected_photometry=photometry,
                 rejected_variability=_flags(table, reject_col if reject_col in columns else None),
+                transit_id=transit_ids,
+                position=position,
             )
         )
     return concat_lightcurves(frames)
 
 
-def _points(*, time, mag, flux_over_error, band, rejected_photometry, rejected_variability) -> pd.DataFrame:
-    """Per-point arrays -> standard frame; rejected and unusable points are counted, not kept."""
+def _points(*, time, mag, flux_over_error, band, rejected_photometry, rejected_variability, transit_id,
+            position) -> pd.DataFrame:
+    """Per-point arrays -> standard frame; rejected and unusable points are counted, not kept.
+
+    A time outside the shared range (:mod:`bhtom_base.times`) becomes NaT and is
+    counted as "no time" by the cleaning.
+    """
     skipped: dict[str, int] = {}
     remaining = np.ones(len(time), dtype=bool)
     for reason, mask in (
@@ -265,7 +294,6 @@ def _points(*, time, mag, flux_over_error, band, rejected_photometry, rejected_v
         ("rejected by variability", rejected_variability),
         ("no magnitude", ~np.isfinite(mag)),
         ("no time", ~np.isfinite(time)),
-        ("time out of range", ~((time > GAIA_TIME_RANGE[0]) & (time < GAIA_TIME_RANGE[1]))),
         ("no flux_over_error", ~(np.isfinite(flux_over_error) & (flux_over_error > 0))),
         ("unknown band", ~np.isin(band, list(MAG_ERROR_FLOOR))),
     ):
@@ -276,22 +304,17 @@ def _points(*, time, mag, flux_over_error, band, rejected_photometry, rejected_v
     band = band[remaining]
     floor = np.array([MAG_ERROR_FLOOR[b] for b in band], dtype=float)
     mag_err = np.hypot(_MAGNITUDE_COEFF / flux_over_error[remaining], floor)
+    ra, dec = position
     return make_lightcurve(
-        time=gaia_time_to_utc(time[remaining]),
+        time=bjd_to_utc(time[remaining], ra, dec, origin=GAIA_TIME_ORIGIN_JD),
         mag=mag[remaining],
         mag_err=mag_err,
         band=band,
+        point_id=transit_id[remaining],
+        survey_time=time[remaining],
+        time_system=GAIA_TIME_SYSTEM,
         skipped=skipped,
     )
-
-
-def gaia_time_to_utc(gaia_time: np.ndarray) -> pd.DatetimeIndex:
-    """Gaia epoch-photometry times (BJD TCB - 2455197.5) -> UTC timestamps, vectorised."""
-    gaia_time = np.asarray(gaia_time, dtype=float)
-    if len(gaia_time) == 0:
-        return pd.to_datetime([], utc=True)
-    utc = Time(np.full(len(gaia_time), GAIA_TIME_ORIGIN_JD), gaia_time, format="jd", scale="tcb").utc
-    return pd.to_datetime(utc.to_value("datetime64"), utc=True)
 
 
 # -- cone search ------------------------------------------------------------------

@@ -9,13 +9,19 @@ fields overlap (KMT-2018-BLG-0003 is in fields 12 and 14), which the one field
 named in the season's ``listpage.dat`` would miss, so that list is not used.
 Directory listings are forbidden on the server; the archive needs none.
 
-Columns: ``HJD, Delta_flux, flux_err, mag, mag_err[, fwhm, sky, secz]`` (older
-files have the first five). Quality cuts, each counted in the report:
-``mag_err < 1`` and, where the column exists, ``0 < fwhm < 10`` pixels.
-Each point keeps its site as facility (``KMTA``, ``KMTC``, ``KMTS``).
+Columns are read by the names of the file's header line, ``# HJD \\Delta_flux
+flux_err mag mag_err[ fwhm sky secz]`` (older files have the first five); a
+file whose header is missing or holds a name not in :data:`KNOWN_COLUMNS` is
+rejected with a ``ParseError`` naming the file, never read by position. The
+V-band files carry no ``mag``/``mag_err`` columns (difference flux only, which
+without the baseline flux is no magnitude): they give no points, their rows
+counted as "no magnitude columns (flux only)". Quality cuts, each counted in
+the report: ``mag_err < 1`` and, where the column exists, ``0 < fwhm < 10``
+pixels. Each point keeps its site as facility (``KMTA``, ``KMTC``, ``KMTS``)
+and the HJD as given (``survey_time``); pySIS points have no id.
 
 Times are HJD (UTC), written as HJD-2450000 in older files and as full HJD in
-newer ones (both are read); see :mod:`bhtom2.brokers.heliocentric` for the
+newer ones (both are read); see :mod:`bhtom_base.lighttime` for the
 removal of the heliocentric light travel time with the target's coordinates.
 The 2015 pilot season used another layout and is not supported. A season's
 data are public from 1 July of the next year; before that the server answers
@@ -33,52 +39,90 @@ import numpy as np
 import pandas as pd
 from tom_targets.models import Target
 
-from bhtom2.brokers.heliocentric import full_jd, hjd_to_utc
 from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import ParseContext, concat_lightcurves, make_lightcurve
+from bhtom_base.lighttime import full_jd, hjd_to_utc
 from bhtom_base.parsing import decode_text, looks_like_html, reject_html
 
 MAX_MAG_ERR = 1.0
 MAX_MEMBER_BYTES = 64 * 1024 * 1024  # a pySIS file of a whole season is a few hundred kB
 FWHM_RANGE = (0.0, 10.0)
 SITES = {"A": "KMTA", "C": "KMTC", "S": "KMTS"}
+# The pySIS header's column names (``# HJD  \\Delta_flux flux_err  mag  mag_err  fwhm  sky  secz``).
+KNOWN_COLUMNS = frozenset({"HJD", "\\Delta_flux", "flux_err", "mag", "mag_err", "fwhm", "sky", "secz"})
 _MEMBER = re.compile(r"(?:^|/)KMT(?P<site>[ACS])(?P<field>\d{2})_(?P<band>[IV])\.pysis$")
 _EVENT = re.compile(r"^KMT-(?P<year>\d{4})-BLG-(?P<number>\d{4})$")
 
 
+def _header(lines: list[str], name: str) -> list[str]:
+    """The column names of the ``# HJD ...`` header line; a ParseError naming the file if absent or not understood."""
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("#") and "HJD" in stripped.lstrip("#").split():
+            columns = stripped.lstrip("#").split()
+            unknown = [column for column in columns if column not in KNOWN_COLUMNS]
+            if unknown or len(set(columns)) != len(columns):
+                raise ParseError(f"{name}: pySIS header not understood (columns {unknown or columns}): "
+                                 f"{stripped[:100]!r}")
+            if not ({"mag", "mag_err"} <= set(columns) or {"\\Delta_flux", "flux_err"} <= set(columns)):
+                raise ParseError(f"{name}: pySIS header has neither mag/mag_err nor \\Delta_flux/flux_err: "
+                                 f"{stripped[:100]!r}")
+            return columns
+        if stripped and not stripped.startswith("#"):
+            break  # data before any header
+    first = next((line.strip() for line in lines if line.strip()), "")
+    raise ParseError(f"{name}: not a KMTNet pySIS file: no '# HJD \\Delta_flux flux_err ...' header "
+                     f"(first line {first[:80]!r})")
+
+
 def parse_pysis(content: bytes, *, site: str, band: str, ra: float | None = None,
-                dec: float | None = None) -> pd.DataFrame:
-    """One pySIS file of one site and band -> standard frame (quality cuts counted)."""
-    text = decode_text(content, what="KMTNet pySIS file")
-    reject_html(text, what="KMTNet pySIS file")
-    lines = pd.Series([line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")],
-                      dtype=object)
-    if len(lines) == 0:
+                dec: float | None = None, name: str = "pySIS file") -> pd.DataFrame:
+    """One pySIS file of one site and band -> standard frame (quality cuts counted).
+
+    Columns are read by the names in the file's ``# HJD ...`` header; a file
+    without magnitude columns (flux only, as the V-band files are) gives no
+    points, its rows counted as "no magnitude columns (flux only)".
+    """
+    text = decode_text(content, what=f"KMTNet {name}")
+    reject_html(text, what=f"KMTNet {name}")
+    lines = text.splitlines()
+    names = _header(lines, name)
+    rows = pd.Series([line for line in lines if line.strip() and not line.lstrip().startswith("#")], dtype=object)
+    if len(rows) == 0:
         return make_lightcurve(time=pd.to_datetime([], utc=True), mag=[], mag_err=[], band=band)
-    columns = lines.str.split(expand=True)
-    if columns.shape[1] < 5:
-        raise ParseError("not a KMTNet pySIS file: fewer than five columns (HJD, dflux, flux_err, mag, mag_err)")
-    numbers = columns.apply(pd.to_numeric, errors="coerce")
-    hjd, mag, err = (numbers[i].to_numpy(dtype=float) for i in (0, 3, 4))
-    fwhm = numbers[5].to_numpy(dtype=float) if numbers.shape[1] > 5 else np.full(len(lines), np.nan)
+    if not {"mag", "mag_err"} <= set(names):
+        return make_lightcurve(time=pd.to_datetime([], utc=True), mag=[], mag_err=[], band=band,
+                               skipped={"no magnitude columns (flux only)": len(rows)})
+    tokens = rows.str.split()
+    complete = (tokens.map(len) == len(names)).to_numpy()
+    table = pd.DataFrame(tokens[complete].tolist(), columns=names) if complete.any() else \
+        pd.DataFrame(columns=names)
+    numbers = table.apply(pd.to_numeric, errors="coerce")
+    hjd = numbers["HJD"].to_numpy(dtype=float)
+    mag = numbers["mag"].to_numpy(dtype=float)
+    err = numbers["mag_err"].to_numpy(dtype=float)
+    fwhm = numbers["fwhm"].to_numpy(dtype=float) if "fwhm" in names else np.full(len(table), np.nan)
     readable = np.isfinite(hjd) & (hjd > 0) & np.isfinite(mag) & np.isfinite(err)
-    if not readable.any():
-        raise ParseError(f"not a KMTNet pySIS file: no row of numbers (first line {lines.iloc[0][:80]!r})")
+    if not readable.any() and len(rows):
+        raise ParseError(f"{name}: not a KMTNet pySIS file: no row of numbers (first row {rows.iloc[0][:80]!r})")
     large_error = readable & ~(err < MAX_MAG_ERR)
     has_fwhm = np.isfinite(fwhm)
     bad_fwhm = readable & ~large_error & has_fwhm & ~((fwhm > FWHM_RANGE[0]) & (fwhm < FWHM_RANGE[1]))
     keep = readable & ~large_error & ~bad_fwhm
-    skipped = {"unparseable row": int((~readable).sum()), "mag_err >= 1": int(large_error.sum()),
+    skipped = {"unparseable row": int((~complete).sum() + (~readable).sum()), "mag_err >= 1": int(large_error.sum()),
                "fwhm outside (0, 10) px": int(bad_fwhm.sum())}
+    full = full_jd(hjd[keep])
     return make_lightcurve(
-        time=hjd_to_utc(full_jd(hjd[keep]), ra, dec),
+        time=hjd_to_utc(full, ra, dec),
         mag=mag[keep],
         mag_err=err[keep],
         band=band,
         facility=SITES[site],
+        survey_time=hjd[keep],
+        time_system=np.where(hjd[keep] < 2_400_000, "HJD UTC - 2450000", "HJD UTC"),
         skipped={reason: count for reason, count in skipped.items() if count},
     )
 
@@ -100,7 +144,8 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
                 if member.size > MAX_MEMBER_BYTES:
                     raise ParseError(f"{member.name} in the KMTNet archive is implausibly large ({member.size:,} B)")
                 data = archive.extractfile(member)
-                frames.append(parse_pysis(data.read(), site=match["site"], band=match["band"], ra=ra, dec=dec))
+                frames.append(parse_pysis(data.read(), site=match["site"], band=match["band"], ra=ra, dec=dec,
+                                          name=member.name))
     except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
         raise ParseError(f"unreadable KMTNet pysis.tar.gz: {error}") from None
     if not frames:

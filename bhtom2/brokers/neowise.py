@@ -54,6 +54,7 @@ class NeowiseBroker(GatorConeBroker):
     catalog = CATALOG
     columns = COLUMNS
     update_cadence = 90 * u.day
+    incremental = True  # asks mjd>since; everything again with the weekly full fetch
     default_cross_match_max_separation = 3 * u.arcsec
     facility_name = "WISE"
     observer_name = "NEOWISE"

@@ -80,6 +80,8 @@ class TemplateBroker(BHTOMBroker):
     data_source = getattr(DataSource, "TEMPLATE_SOURCE", None)
     # How often a target's lightcurve is refreshed; None for a data release fetched once.
     update_cadence = 1 * u.day
+    # fetch() honours ``since`` (asks only for new points); everything is fetched again weekly anyway.
+    incremental = True
     # Cone radius for find_survey_name(), when you implement it.
     default_cross_match_max_separation = 2 * u.arcsec
     # Stored as the points' telescope and observer.

@@ -14,8 +14,10 @@ year; a season without a list, such as 2020 and 2021, answers 404 and is
 skipped) within ``BHTOM_CROSS_MATCH_MAX_SEPARATION["OGLE_EWS"]`` arcsec
 (default 2), and the name found is stored.
 
-Times are HJD (UTC); see :mod:`bhtom2.brokers.heliocentric` for the removal of
-the heliocentric light travel time with the target's coordinates.
+Times are HJD (UTC); see :mod:`bhtom_base.lighttime` for the removal of
+the heliocentric light travel time with the target's coordinates (the parse
+context's ``ra``/``dec``): points are stored at the geocentric UTC instant.
+The HJD as given is kept as ``survey_time``; OGLE points have no id.
 """
 from __future__ import annotations
 
@@ -29,13 +31,13 @@ import numpy as np
 import pandas as pd
 from tom_targets.models import Target
 
-from bhtom2.brokers.heliocentric import full_jd, hjd_to_utc
 from bhtom2.data_sources import DataSource
 from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import ParseContext, make_lightcurve
+from bhtom_base.lighttime import full_jd, hjd_to_utc
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.sky import separation_arcsec
 
@@ -70,6 +72,8 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         mag=mag[keep],
         mag_err=err[keep],
         band="I",
+        survey_time=hjd[keep],
+        time_system=np.where(hjd[keep] < 2_400_000, "HJD UTC - 2450000", "HJD UTC"),
         skipped={reason: count for reason, count in skipped.items() if count},
     )
 

@@ -15,12 +15,19 @@ TNS lookup lets the Gaia, ZTF, ATLAS and ASAS-SN brokers run.
 Photometry. Entries in magnitude units (``ABMag``, ``VegaMag``...) are kept;
 ``flux`` is the magnitude, ``fluxerr`` its error, and an entry with no
 ``flux`` but a ``limflux`` is a non-detection (limit). Entries in flux units
-are left out and counted. Reports without an error keep a NaN error (the
-framework then leaves them out as "invalid error"). The band is the TNS
-filter name, the facility the TNS telescope name.
+are left out and counted. The band is the TNS filter name, the facility the
+TNS telescope name.
+
+Errors. The reporter's ``fluxerr`` where given. Many reports, discovery
+magnitudes above all, carry none (AT 1999gy's only point); they are kept with
+:data:`MISSING_ERROR` (0.3 mag), our documented stand-in for the uncertainty
+of a quick-look magnitude from an unknown pipeline and calibration, not 0 and
+not dropped. An error below the reporter's own is never stored.
 
 Times. ``obsdate`` is a UTC calendar date (``jd`` where it is missing, read
-as a UTC Julian date); taken as UTC.
+as a UTC Julian date); taken as UTC, without correction. The survey's own
+value is kept (``survey_time``, "UTC date" or "JD UTC"); TNS photometry
+entries have no id of their own. Dates outside 1800-2200 are "no time" rows.
 """
 from __future__ import annotations
 
@@ -43,6 +50,7 @@ from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.parsing import load_json_object
 from bhtom_base.times import isot_to_utc, jd_to_utc
 
+MISSING_ERROR = 0.3  # mag, for a report without an error (see the module docstring)
 OBJECT_PATH = "/api/get/object"
 SEARCH_PATH = "/api/get/search"
 # Internal names are tried against these sources, in this order.
@@ -121,7 +129,8 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     err = pd.to_numeric(frame["fluxerr"], errors="coerce").to_numpy(dtype=float)
     limit = pd.to_numeric(frame["limflux"], errors="coerce").to_numpy(dtype=float)
     detection = np.isfinite(mag)
-    times = _utc_times(frame["obsdate"], pd.to_numeric(frame["jd"], errors="coerce"))
+    err = np.where(np.isfinite(err), err, MISSING_ERROR)
+    times, survey_time, time_system = _utc_times(frame["obsdate"], pd.to_numeric(frame["jd"], errors="coerce"))
     return make_lightcurve(
         time=times,
         mag=mag,
@@ -130,6 +139,8 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         limit=np.where(detection, np.nan, limit),
         observer=frame["observer"],
         facility=frame["facility"],
+        survey_time=survey_time,
+        time_system=time_system,
         skipped=skipped,
         survey_names=internal_survey_names(content),
     )
@@ -139,15 +150,23 @@ def _name(value) -> object:
     return value.get("name") if isinstance(value, dict) else value
 
 
-def _utc_times(obsdate: pd.Series, jd: pd.Series) -> pd.Series:
-    """UTC calendar dates; UTC Julian dates where a date is missing or unreadable (vectorised)."""
+def _utc_times(obsdate: pd.Series, jd: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """UTC calendar dates; UTC Julian dates where a date is missing or unreadable (vectorised).
+
+    Also the value each time was read from and what it is ("UTC date" or "JD UTC").
+    """
     dates = obsdate.map(lambda value: value.strip() if isinstance(value, str) else None)
     times = isot_to_utc(dates.to_numpy(dtype=object))
+    survey_time = dates.to_numpy(dtype=object)
+    time_system = np.full(len(dates), "UTC date", dtype=object)
     need_jd = times.isna().to_numpy()
     if need_jd.any():
         from_jd = jd_to_utc(jd.to_numpy(dtype=float)[need_jd])
         times.iloc[np.flatnonzero(need_jd)] = from_jd.to_numpy()
-    return times
+        use_jd = need_jd & np.isfinite(jd.to_numpy(dtype=float))
+        survey_time[use_jd] = jd.to_numpy(dtype=float)[use_jd]
+        time_system[use_jd] = "JD UTC"
+    return times, survey_time, time_system
 
 
 def internal_survey_names(content: bytes) -> dict[str, str]:

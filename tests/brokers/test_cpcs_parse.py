@@ -10,6 +10,7 @@ from astropy.time import Time
 
 from bhtom2.brokers.cpcs import cpcs_bandpass, parse
 from bhtom_base.errors import ParseError
+from bhtom_base.lightcurve import MAG_RANGE, MAX_MAG_ERROR, clean_lightcurve
 from tests.conftest import fixture_bytes
 
 FILES = ["alert-25477.json", "alert-25451.json", "Gaia19drz_cpcs_api_bhtom2_test.json"]
@@ -82,3 +83,33 @@ def test_a_negative_error_other_than_the_limit_mark_is_dropped_by_the_cleaning()
     data["magerr"][0] = -2.0
     cleaned = clean_lightcurve(parse(json.dumps(data).encode()))
     assert len(cleaned) == 2 and cleaned.attrs["skipped"] == {"invalid error": 1}
+
+
+def test_trace_columns_are_cpcs_ids_and_mjd():
+    data = json.loads(fixture_bytes("cpcs/alert-25451.json"))
+    frame = parse(fixture_bytes("cpcs/alert-25451.json"))
+    assert frame["point_id"].tolist() == [str(i) for i in data["id"]]
+    assert frame["survey_time"].astype(float).tolist() == data["mjd"]
+    assert set(frame["time_system"]) == {"MJD UTC"}
+
+
+def test_nonsense_limits_and_errors_are_counted_by_reason_and_never_kept():
+    """Issue #17 defect 11: limits of +-1e300, 1e30 and 99 mag and an error of 1e300, on the real alert 25451."""
+    data = json.loads(fixture_bytes("cpcs/alert-25451.json"))
+    limits = [i for i, err in enumerate(data["magerr"]) if err == -1]
+    detections = [i for i, err in enumerate(data["magerr"]) if err != -1]
+    for i, value in zip(limits, (1e300, -1e300, 1e30, 99.0), strict=False):
+        data["mag"][i] = value
+    data["magerr"][detections[0]] = 1e300
+    data["mag"][detections[1]] = 99.0
+    data["magerr"][detections[2]] = 0.0
+    data["caliberr"][detections[2]] = 0.0
+    frame = clean_lightcurve(parse(json.dumps(data).encode()))
+    assert frame.attrs["skipped"] == {"limit out of range": 4, "error out of range": 1,
+                                      "magnitude out of range": 1, "invalid error": 1}
+    assert len(frame) == 90 - 7
+    assert frame["limit"].dropna().between(MAG_RANGE[0], MAG_RANGE[1]).all()
+    assert frame["mag"].dropna().between(MAG_RANGE[0], MAG_RANGE[1]).all()
+    assert ((frame["mag_err"].dropna() > 0) & (frame["mag_err"].dropna() <= MAX_MAG_ERROR)).all()
+    # the untouched real file loses nothing to the sanity ranges
+    assert len(clean_lightcurve(parse(fixture_bytes("cpcs/alert-25451.json")))) == 90

@@ -4,10 +4,12 @@ from __future__ import annotations
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.coordinates import SkyCoord
 from astropy.time import Time
 
 from bhtom2.brokers.crts import cone_query, parse
 from bhtom_base.errors import ParseError
+from bhtom_base.lightcurve import ParseContext
 from bhtom_base.replay import HTML_ERROR_PAGE
 from tests.conftest import fixture_bytes
 
@@ -23,19 +25,53 @@ def photometry_rows(relative: str) -> list[list[str]]:
     return [row.split("<td>")[1:] for row in rows]
 
 
+TARGET = ParseContext(ra=137.97214, dec=38.29239)  # the position the recorded page was asked for
+
+
+def separation_from_target(row: list[str]) -> float:
+    return SkyCoord(float(row[3]) * u.deg, float(row[4]) * u.deg).separation(
+        SkyCoord(TARGET.ra * u.deg, TARGET.dec * u.deg)).arcsec
+
+
 def test_real_page_gives_every_point_of_the_object():
     rows = photometry_rows(COVERED)
     assert len(rows) == 172 and {row[0].strip() for row in rows} == {"1138040035002"}
-    frame = parse(fixture_bytes(COVERED))
-    assert len(frame) == 172 and frame.attrs["skipped"] == {}
+    frame = parse(fixture_bytes(COVERED), TARGET)
+    # one row (21.42 at MJD 55955.27793) is another source 7.6" from the object's row of that exposure
+    assert len(frame) == 171 and frame.attrs["skipped"] == {"position outside the cross-match radius": 1}
+    rows = [row for row in rows if row[1] != "21.42"]
     assert frame.attrs["survey_names"] == {"CRTS": "1138040035002"}
     assert frame["mag"].tolist() == [float(row[1]) for row in rows]
     assert frame["mag_err"].tolist() == [float(row[2]) for row in rows]
+    assert set(frame["time_system"]) == {"MJD UTC"} and set(frame["point_id"]) == {""}
+    assert frame["survey_time"].astype(float).tolist() == [float(row[5]) for row in rows]
     assert set(frame["band"]) == {"CL"}
     mjd = np.array([float(row[5]) for row in rows])
     parsed = Time(frame["time"].dt.tz_localize(None).to_numpy(), scale="utc").mjd
     assert np.abs(parsed - mjd).max() * 86400 < 0.001
     assert frame["time"].min().isoformat().startswith("2005-11-") and frame["time"].max().year == 2013
+
+
+def test_two_sources_in_one_exposure_are_not_one_objects_points():
+    """Finding 4: rows 7.6" apart at MJD 55955.27793 under one object id; only the target's is kept."""
+    rows = photometry_rows(COVERED)
+    pair = [row for row in rows if row[5].strip() == "55955.27793"]
+    assert [row[1] for row in pair] == ["20.27", "21.42"]
+    apart = SkyCoord(float(pair[0][3]) * u.deg, float(pair[0][4]) * u.deg).separation(
+        SkyCoord(float(pair[1][3]) * u.deg, float(pair[1][4]) * u.deg)).arcsec
+    assert 7.5 < apart < 7.7
+    assert separation_from_target(pair[0]) < 2.0 < 6.0 < separation_from_target(pair[1])
+    for context, reason in ((TARGET, "position outside the cross-match radius"),
+                            (None, "another source in the same exposure")):  # None: the object's own position
+        frame = parse(fixture_bytes(COVERED), context)
+        at = frame[frame["survey_time"].astype(float) == 55955.27793]
+        assert at["mag"].tolist() == [20.27] and frame.attrs["skipped"] == {reason: 1}
+    # a larger radius keeps the far row out all the same: one exposure, one point of the object
+    wide = parse(fixture_bytes(COVERED), TARGET, radius_arcsec=10.0)
+    assert wide.attrs["skipped"] == {"another source in the same exposure": 1} and len(wide) == 171
+    # every kept point lies within the radius of the target
+    kept = [row for row in rows if row[1] != "21.42"]
+    assert max(separation_from_target(row) for row in kept) < 6.0
 
 
 def test_not_covered_page_is_an_empty_result():
@@ -51,7 +87,8 @@ def test_only_the_nearest_object_is_kept():
     text = text.replace(master, neighbour + master)
     text = text.replace("</tr><tr><td>1138040035002<td>20.50", "</tr>" + extra_row + "<tr><td>1138040035002<td>20.50")
     frame = parse(text.encode("latin-1"))
-    assert len(frame) == 172 and frame.attrs["skipped"] == {"another CRTS object in the cone": 1}
+    assert len(frame) == 171 and frame.attrs["skipped"] == {"another CRTS object in the cone": 1,
+                                                            "another source in the same exposure": 1}
     assert 18.10 not in frame["mag"].tolist()
 
 

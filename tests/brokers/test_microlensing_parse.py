@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 
 import astropy.units as u
@@ -12,9 +13,9 @@ from astropy.coordinates import EarthLocation, SkyCoord
 from astropy.time import Time
 
 from bhtom2.brokers import kmtnet, ogle_ews
-from bhtom2.brokers.heliocentric import full_jd, heliocentric_delay, hjd_to_utc
 from bhtom_base.errors import FetchError, ParseError
 from bhtom_base.lightcurve import COLUMNS, TRACE_COLUMNS, ParseContext
+from bhtom_base.lighttime import full_jd, heliocentric_delay, hjd_to_utc
 from bhtom_base.replay import HTML_ERROR_PAGE
 from tests.conftest import FIXTURES, fixture_bytes
 from tests.replay_kmtnet import pysis_archive_bytes
@@ -161,7 +162,7 @@ def test_the_archive_keeps_every_site_and_field():
 def test_archive_with_v_band_and_other_members():
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for member, data in [("KMTC12_V.pysis", fixture_bytes("kmtnet/KB180003/KMTS12_I.pysis")),
+        for member, data in [("KMTC12_V.pysis", fixture_bytes("kmtnet/KB180003/KMTS12_I.pysis")),  # a V with mags
                              ("README", b"not photometry"),
                              ("sub/KMTA14_I.pysis", fixture_bytes("kmtnet/KB180003/KMTA14_I.pysis"))]:
             info = tarfile.TarInfo(member)
@@ -170,6 +171,72 @@ def test_archive_with_v_band_and_other_members():
     frame = kmtnet.parse(buffer.getvalue())
     counts = frame.groupby(["facility", "band"]).size().to_dict()
     assert counts == {("KMTA", "I"): 67, ("KMTC", "V"): 37}
+
+
+def v_band_file() -> bytes:
+    """The real eight-column excerpt with its mag and mag_err columns removed: the V-band files' layout.
+
+    No V-band pySIS file is public; issue #18 finding 10 reports that they carry no magnitude columns.
+    """
+    lines = fixture_bytes("kmtnet/pysis_8col_excerpt.pysis").decode().splitlines()
+    kept = []
+    for line in lines:
+        prefix = "# " if line.startswith("#") else ""
+        tokens = line.lstrip("#").split()
+        kept.append(prefix + "  ".join(tokens[:3] + tokens[5:]))
+    return ("\n".join(kept) + "\n").encode()
+
+
+def test_v_band_file_without_magnitude_columns_is_not_misread():
+    """Finding 10: read by position, the V file's fwhm became magnitudes and its sky counts errors."""
+    content = v_band_file()
+    assert content.startswith(b"# HJD  \\Delta_flux  flux_err  fwhm  sky  secz")
+    frame = kmtnet.parse_pysis(content, site="S", band="V", name="KMTS41_V.pysis")
+    assert len(frame) == 0 and frame.attrs["skipped"] == {"no magnitude columns (flux only)": 2}
+    # in an archive beside an I-band file: the I points are all there, nothing from V
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for member, data in [("KMTS41_V.pysis", content),
+                             ("KMTS41_I.pysis", fixture_bytes("kmtnet/pysis_8col_excerpt.pysis"))]:
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    both = kmtnet.parse(buffer.getvalue())
+    assert both["band"].tolist() == ["I"] and both["mag"].tolist() == [17.0391]
+    assert (both["mag_err"] < 1).all() and 1383 not in both["mag_err"].tolist()
+
+
+def test_columns_are_read_by_the_header_names():
+    """The same real rows with the columns in another order give the same points."""
+    lines = fixture_bytes("kmtnet/pysis_8col_excerpt.pysis").decode().splitlines()
+    order = [3, 4, 0, 1, 2, 5, 6, 7]  # mag mag_err HJD ...
+    shuffled = "\n".join(("# " if line.startswith("#") else "") + " ".join(line.lstrip("#").split()[i] for i in order)
+                         for line in lines).encode()
+    original = kmtnet.parse_pysis(fixture_bytes("kmtnet/pysis_8col_excerpt.pysis"), site="S", band="I")
+    reordered = kmtnet.parse_pysis(shuffled, site="S", band="I")
+    assert reordered[["time", "mag", "mag_err"]].equals(original[["time", "mag", "mag_err"]])
+    assert reordered["survey_time"].tolist() == [2460728.23437] and set(reordered["time_system"]) == {"HJD UTC"}
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"2460727.23 1.0 2.0 16.7 0.02\n", "KMTA01_I.pysis: not a KMTNet pySIS file: no '# HJD"),
+        (b"# HJD dflux ferr mag mag_err\n2460727.23 1.0 2.0 16.7 0.02\n",
+         "KMTA01_I.pysis: pySIS header not understood"),
+        (b"# HJD fwhm sky secz\n2460727.23 4.0 300 1.2\n", "KMTA01_I.pysis: pySIS header has neither"),
+    ],
+)
+def test_a_header_that_is_not_understood_is_a_parse_error_naming_the_file(content, message):
+    with pytest.raises(ParseError, match=re.escape(message)):
+        kmtnet.parse_pysis(content, site="A", band="I", name="KMTA01_I.pysis")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("KMTA01_I.pysis")
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    with pytest.raises(ParseError, match=re.escape(message)):
+        kmtnet.parse(buffer.getvalue())
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import numpy as np
 import pytest
 
-from bhtom2.brokers.tns import internal_survey_names, parse, parse_search
+from bhtom2.brokers.tns import MISSING_ERROR, internal_survey_names, parse, parse_search
 from bhtom_base.errors import ParseError
+from bhtom_base.lightcurve import clean_lightcurve
 from tests.conftest import fixture_bytes
 
 REAL = "tns/tns_get_object_1999gy_photometry.json"
@@ -22,7 +22,9 @@ def test_real_answer_one_point_without_error():
     point = frame.iloc[0]
     assert point["time"].to_pydatetime() == datetime(1999, 3, 21, 11, 27, 29, tzinfo=UTC)
     assert (point["mag"], point["band"], point["facility"]) == (17.88, "r", "Sloan")
-    assert np.isnan(point["mag_err"])  # TNS has no error for it: the framework leaves it out
+    assert point["mag_err"] == MISSING_ERROR == 0.3  # TNS has no error for it: kept with the stand-in error
+    assert clean_lightcurve(frame).shape[0] == 1  # and the cleaning keeps it (it used to drop it)
+    assert (point["survey_time"], point["time_system"], point["point_id"]) == ("1999-03-21 11:27:29", "UTC date", "")
     assert internal_survey_names(fixture_bytes(REAL)) == {}
 
 
@@ -44,6 +46,10 @@ def test_constructed_answer_detections_limits_units():
     assert frame.loc[frame["mag"].notna(), "limit"].isna().all()
     from_jd = frame[frame["mag"] == 18.9].iloc[0]
     assert from_jd["time"].to_pydatetime() == datetime(2021, 3, 7, 0, 0, tzinfo=UTC)
+    assert from_jd["time_system"] == "JD UTC" and isinstance(from_jd["survey_time"], float)
+    reported = {e["flux"]: e["fluxerr"] for e in magnitudes if e["flux"] is not None}
+    for _, row in frame[frame["mag"].notna()].iterrows():  # the reporter's error where given, else 0.3
+        assert row["mag_err"] == (reported[row["mag"]] if reported[row["mag"]] is not None else MISSING_ERROR)
     assert set(frame["band"]) == {"g", "r", "orange", "G"}
 
 

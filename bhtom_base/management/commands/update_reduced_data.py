@@ -9,16 +9,22 @@
 
 See docs/workers.md (cadence, politeness, workers on several machines).
 
+    manage.py update_reduced_data 12 --source GAIA --accept-removals   # apply a held answer
+
 Exit status 0 when every update succeeded (or was not configured / not
-applicable), 1 when any failed; one failure never stops the others.
+applicable), 1 when any failed or was held (an answer that would remove more
+than 10 % and more than 5 of a pair's points waits for ``--accept-removals``);
+one failure never stops the others.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import queue
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from itertools import zip_longest
 from urllib.parse import urlsplit
 
@@ -58,9 +64,18 @@ class Command(BaseCommand):
                                  "politeness limits still hold (default 1)")
         parser.add_argument("--enqueue", action="store_true",
                             help="queue one task per (target, source) instead of running them here")
-        parser.add_argument("--quiet", action="store_true", help="no progress bar; summary of problems only")
+        parser.add_argument("--accept-removals", action="store_true",
+                            help="apply the surveys' answers for the selected pairs even where they remove many "
+                                 "stored points (pairs held for that)")
+        parser.add_argument("--quiet", action="store_true",
+                            help="for cron: no progress bar, no log lines below ERROR, and only the failed or held "
+                                 "updates, one line each")
 
     def handle(self, *args, **options) -> None:
+        with _log_level("bhtom", logging.ERROR if options["quiet"] else None):
+            self._handle(options)
+
+    def _handle(self, options) -> None:
         started = time.perf_counter()
         classes = broker_classes()
         sources = self._sources(classes, options["source"])
@@ -85,8 +100,13 @@ class Command(BaseCommand):
             reports = self._run(pairs, classes, options)
         self._summary(reports, quiet=options["quiet"])
         failed = [report for report in reports if report.failed]
-        if failed:
-            raise CommandError(f"{len(failed)} of {len(reports)} updates failed.", returncode=1)
+        held = [report for report in reports if report.held]
+        if failed or held:
+            message = f"{len(failed)} of {len(reports)} updates failed." if failed else ""
+            if held:
+                message += (f" {len(held)} of {len(reports)} updates held: their answers would remove many points; "
+                            "check them, then run again with --accept-removals.")
+            raise CommandError(message.strip(), returncode=1)
 
     def _sources(self, classes, requested: list[str]) -> list[str]:
         if not requested:
@@ -134,6 +154,7 @@ class Command(BaseCommand):
             workers = 1  # inside a transaction (tests): other connections would not see its rows
         progress = self._progress(len(pairs), options["quiet"])
         force = options["force"]
+        accept_removals = options.get("accept_removals", False)
         todo: queue.SimpleQueue = queue.SimpleQueue()
         for pair in _interleave_by_source(pairs):
             todo.put(pair)
@@ -147,7 +168,7 @@ class Command(BaseCommand):
                         target, source = todo.get_nowait()
                     except queue.Empty:
                         return
-                    report = update_lightcurve(classes[source](), target, force=force)
+                    report = update_lightcurve(classes[source](), target, force=force, accept_removals=accept_removals)
                     with lock:
                         reports.append(report)
                         progress.update(1)
@@ -191,7 +212,14 @@ class Command(BaseCommand):
         return tqdm(total=total, unit="update", file=sys.stderr)
 
     def _summary(self, reports: list[LightcurveUpdateReport], quiet: bool) -> None:
-        shown = [r for r in reports if r.failed] if quiet else reports
+        if quiet:
+            for r in reports:
+                if r.failed:
+                    self.stdout.write(f"{r.target_name} {r.source}: failed: {r.error}")
+                elif r.held:
+                    self.stdout.write(f"{r.target_name} {r.source}: held: {r.error}")
+            return
+        shown = reports
         if shown:
             states = {
                 (state.target.name, state.source): state
@@ -200,22 +228,37 @@ class Command(BaseCommand):
                 ).select_related("target")
             } if len(shown) <= 2000 else {}
             width = max(len(r.target_name) for r in shown)
-            self.stdout.write(f"{'target':<{width}}  {'source':<9} {'status':<15} {'new':>7} {'total':>7}  "
-                              f"{'next due':<20}  error")
+            self.stdout.write(f"{'target':<{width}}  {'source':<9} {'status':<15} {'new':>7} {'revised':>7} "
+                              f"{'removed':>7} {'total':>7}  {'next due':<20}  error")
             for r in shown:
                 due = next_due_text(states.get((r.target_name, r.source))) if states else ""
                 self.stdout.write(
                     f"{r.target_name:<{width}}  {r.source:<9} {r.status:<15} {r.new_points:>7} "
-                    f"{r.total_points:>7}  {due:<20}  {r.error}"
+                    f"{r.revised_points:>7} {r.removed_points:>7} {r.total_points:>7}  {due:<20}  {r.error}"
                 )
         counts: dict[str, int] = {}
         for r in reports:
             counts[r.status] = counts.get(r.status, 0) + 1
         new = sum(r.new_points for r in reports)
+        revised = sum(r.revised_points for r in reports)
+        removed = sum(r.removed_points for r in reports)
         parts = ", ".join(f"{n} {UpdateStatus(s).label if s in UpdateStatus.values else s.replace('_', ' ')}"
                           for s, n in sorted(counts.items()))
-        if not quiet or any(r.failed for r in reports):
-            self.stdout.write(f"{len(reports)} updates: {parts or 'nothing to do'}; {new} new points.")
+        self.stdout.write(f"{len(reports)} updates: {parts or 'nothing to do'}; {new} new points, "
+                          f"{revised} revised, {removed} removed.")
+
+
+@contextmanager
+def _log_level(name: str, level: int | None):
+    """The logger ``name`` at ``level`` while the block runs (None: unchanged)."""
+    logger = logging.getLogger(name)
+    previous = logger.level
+    if level is not None:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 class _NoProgress:
