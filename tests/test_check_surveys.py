@@ -13,12 +13,17 @@ from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
 from bhtom2.data_sources import SOURCE_NAMES
+from bhtom2.settings_helpers import DEFAULT_URLS
 from bhtom2.survey_probes import WELL_KNOWN_OBJECTS
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SCENARIOS = {spec["source"]: spec for spec in
-             (json.loads(path.read_text()) for path in sorted(FIXTURES.glob("*/scenario.json")))}
+SCENARIOS: dict[str, dict] = {}
+for _path in sorted(FIXTURES.glob("*/scenario.json")):  # a source's first scenario: its real recorded object
+    _spec = json.loads(_path.read_text())
+    SCENARIOS.setdefault(_spec["source"], _spec)
 CREDENTIALS = {"BHTOM_ATLAS_TOKEN": "test-token", "BHTOM_CPCS_DATA_ACCESS_TOKEN": "test-token",
+               # Rubin/LSST's recorded object is Lasair's answer
+               "BHTOM_LSST_SERVICE": "lasair", "BHTOM_LASAIR_TOKEN": "test-lasair-token-0123",
                "BHTOM_TNS_API_KEY": "test-api-key", "BHTOM_TNS_BOT_ID": "12345", "BHTOM_TNS_BOT_NAME": "bhtom_test"}
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -65,7 +70,7 @@ def test_against_the_replay_server_every_survey_answers_as_recorded(replay, cred
 
 
 def test_offline_every_survey_is_unreachable_and_the_exit_status_is_1(settings, credentials, closed_port_url):
-    settings.BHTOM_URLS = {name: closed_port_url for name in SOURCE_NAMES}
+    settings.BHTOM_URLS = {name: closed_port_url for name in [*SOURCE_NAMES, *DEFAULT_URLS]}
     settings.BHTOM_HTTP = {**settings.BHTOM_HTTP, "retries": 0}
     lines, succeeded = check_surveys()
     assert not succeeded

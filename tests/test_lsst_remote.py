@@ -13,7 +13,6 @@ from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
 from bhtom2.brokers.lsst import LSSTBroker
-from bhtom2.settings_helpers import survey_urls
 from bhtom_base.survey_names import set_survey_name
 from bhtom_base.update import update_lightcurve
 
@@ -25,8 +24,10 @@ FINK_EXAMPLE = "313761043604045880"
 
 @pytest.fixture
 def real_services(settings):
-    settings.BHTOM_URLS = survey_urls(os.environ)
-    settings.BHTOM_HTTP = {**settings.BHTOM_HTTP, "read_timeout": 60.0, "retries": 2}
+    """The real services' URLs (the apps' defaults, or BHTOM_URL_<NAME>) and production-like timeouts."""
+    if hasattr(settings, "BHTOM_URLS"):
+        del settings.BHTOM_URLS
+    settings.BHTOM_HTTP = {"read_timeout": 60.0, "retries": 2}
 
 
 def update(target_name: str, dia_object_id: str):
