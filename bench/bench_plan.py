@@ -1,4 +1,4 @@
-"""Planning and queueing at scale: 10,000 targets x the site's 16 sources = 160,000 pairs.
+"""Planning and queueing at scale: 10,000 targets x 16 of the site's sources = 160,000 pairs.
 
 With ``TASKS_BACKEND=database`` (the multi-machine set-up), on a fresh copy of
 the migrated database:
@@ -15,7 +15,7 @@ the migrated database:
    with every survey pointed at it; its peak RSS is read from the kernel
    (``VmHWM`` of the worker process itself, printed at its exit).
 
-    .venv/bin/python bench/bench_plan.py [--targets 10000] [--worker-tasks 1600]
+    .venv/bin/python bench/bench_plan.py [--targets 10000] [--sources 16] [--worker-tasks 1600]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_plan .venv/bin/python bench/bench_plan.py
 """
 from __future__ import annotations
@@ -123,6 +123,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--targets", type=int, default=10_000)
     parser.add_argument("--worker-tasks", type=int, default=1600)
+    parser.add_argument("--sources", type=int, default=16,
+                        help="the first N installed sources (the issue's 16; 0: all installed)")
     args = parser.parse_args()
     os.environ["TASKS_BACKEND"] = "database"
     sys.path.insert(0, str(_django.ROOT))
@@ -143,11 +145,17 @@ def main() -> None:
     make_targets(args.targets)
     photometry_table = ReducedDatum._meta.db_table
 
-    total, output = run_command("--due", "--enqueue")
+    from bhtom_base.registry import broker_classes
+
+    installed = list(broker_classes())
+    chosen = installed[:args.sources] if args.sources else installed
+    only = [option for source in chosen for option in ("--source", source)]
+    total, output = run_command("--due", "--enqueue", *only)
     pairs = int(re.search(r"Planned (\d+) pairs", output).group(1))
     queued_states = LightcurveUpdateState.objects.filter(status=UpdateStatus.QUEUED).count()
     task_rows = DBTaskResult.objects.count()
-    print(f"database: {connection.vendor}; {args.targets} targets; TASKS_BACKEND=database")
+    print(f"database: {connection.vendor}; {args.targets} targets x {len(chosen)} of the {len(installed)} "
+          f"installed sources; TASKS_BACKEND=database")
     print(f"plan {pairs} pairs (--due):   {seconds('Planned', output):6.2f} s (goal < 2)")
     print(f"enqueue {pairs} pairs:        {seconds('Queued', output):6.2f} s (goal < 10); "
           f"{queued_states} states queued, {task_rows} task rows")
@@ -155,7 +163,7 @@ def main() -> None:
 
     finish_all()
     with CaptureQueriesContext(connection) as queries:
-        rerun, output = run_command("--due", "--enqueue")
+        rerun, output = run_command("--due", "--enqueue", *only)
     on_photometry = [q["sql"] for q in queries if photometry_table in q["sql"]]
     print(f"re-run, nothing due:          {rerun:6.2f} s; {output.strip().splitlines()[-1]}; "
           f"{len(queries)} queries, {len(on_photometry)} on {photometry_table}; "
