@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from tom_targets.models import Target
@@ -97,23 +98,70 @@ def next_due_text(state: LightcurveUpdateState | None, now: datetime | None = No
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def enqueue_pairs(pairs: list[tuple[Target, str]], force: bool = False) -> int:
-    """One task per pair; the state shows 'queued' until a worker takes it."""
-    from .tasks import update_target_source
+def in_flight_filter(now: datetime | None = None) -> Q:
+    """The same rule as :func:`in_flight`, as a query on ``LightcurveUpdateState``."""
+    now = now or timezone.now()
+    return (
+        Q(status=UpdateStatus.QUEUED, queued_at__isnull=False, queued_at__gte=now - queued_lease())
+        | Q(status=UpdateStatus.RUNNING, running_until__isnull=False, running_until__gte=now)
+    )
 
+
+def claim_pairs(pairs: list[tuple[Target, str]], only_due: bool = False) -> list[tuple[Target, str]]:
+    """Mark the pairs queued, atomically: the pairs (in their order) this call won.
+
+    One conditional ``UPDATE ... WHERE <not in flight> RETURNING`` per chunk: of
+    two requests racing for a pair (two clicks, a click and cron, two crons) the
+    database lets exactly one change the row; the other sees it queued and
+    skips it. ``only_due`` (cron's ``--due``) also skips a pair that another
+    request queued and a worker finished in between (it is no longer due).
+    """
     now = timezone.now()
     by_source: dict[str, list[int]] = {}
     for target, source in pairs:
         by_source.setdefault(source, []).append(target.pk)
+    condition = due_filter(now) if only_due else ~in_flight_filter(now)
+    won: set[tuple[int, str]] = set()
     for source, target_ids in by_source.items():
         for start in range(0, len(target_ids), 5000):
             chunk = target_ids[start:start + 5000]
             LightcurveUpdateState.objects.bulk_create(
                 [LightcurveUpdateState(target_id=pk, source=source) for pk in chunk], ignore_conflicts=True
             )
-            LightcurveUpdateState.objects.filter(source=source, target_id__in=chunk).update(
-                status=UpdateStatus.QUEUED, queued_at=now
-            )
-    for target, source in pairs:
+            claimable = LightcurveUpdateState.objects.filter(condition, source=source, target_id__in=chunk)
+            won.update((target_id, source) for target_id in _mark_queued(claimable, now))
+    return [(target, source) for target, source in pairs if (target.pk, source) in won]
+
+
+def _mark_queued(claimable, now: datetime) -> list[int]:
+    """``UPDATE`` the rows of ``claimable`` to queued; the target ids of the rows changed.
+
+    Django's ``update()`` returns only a count, so this is Django's own WHERE
+    clause on the table itself (not in a subquery: PostgreSQL re-checks only the
+    updated table's own conditions against a row a concurrent request just
+    changed) with ``SET ... RETURNING`` around it (PostgreSQL, SQLite >= 3.35).
+    """
+    table = connection.ops.quote_name(LightcurveUpdateState._meta.db_table)
+    column = connection.ops.quote_name
+    query = claimable.query
+    where_sql, where_params = query.get_compiler(connection=connection).compile(query.where)
+    queued_at = connection.ops.adapt_datetimefield_value(now)
+    sql = (f"UPDATE {table} SET {column('status')} = %s, {column('queued_at')} = %s "
+           f"WHERE {where_sql} RETURNING {column('target_id')}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [UpdateStatus.QUEUED.value, queued_at, *where_params])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def enqueue_pairs(pairs: list[tuple[Target, str]], force: bool = False, only_due: bool = False) -> int:
+    """One task per pair this call could claim (see :func:`claim_pairs`); the number queued.
+
+    A pair already queued or running (within its lease) is left alone, so two
+    clicks, a click and cron, or two crons never queue the same work twice.
+    """
+    from .tasks import update_target_source
+
+    claimed = claim_pairs(pairs, only_due=only_due)
+    for target, source in claimed:
         update_target_source.enqueue(target.pk, source, force)
-    return len(pairs)
+    return len(claimed)

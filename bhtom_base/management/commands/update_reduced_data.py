@@ -63,7 +63,7 @@ class Command(BaseCommand):
         if options["due"]:
             pairs = due_pairs(pairs, classes)
         if options["enqueue"]:
-            queued = enqueue_pairs(pairs, force=options["force"])
+            queued = enqueue_pairs(pairs, force=options["force"], only_due=options["due"])
             considered = len(targets) * len(sources)
             due = f", {considered - queued} not due" if options["due"] else ""
             self.stdout.write(f"Queued {queued} updates ({len(targets)} targets x {len(sources)} sources{due}).")
