@@ -235,7 +235,7 @@ BHTOM_ATLAS_TOKEN = os.environ.get("ATLAS_TOKEN", "")
 BHTOM_TNS_API_KEY = os.environ.get("TNS_API_KEY", "")
 BHTOM_TNS_BOT_ID = os.environ.get("TNS_BOT_ID", "")
 BHTOM_TNS_BOT_NAME = os.environ.get("TNS_BOT_NAME", "")
-BHTOM_CPCS_DATA_ACCESS_HASHTAG = os.environ.get("CPCS_DATA_ACCESS_HASHTAG", "")  # sent as the "hashtag" cookie
+BHTOM_CPCS_DATA_ACCESS_TOKEN = os.environ.get("CPCS_DATA_ACCESS_HASHTAG", "")  # sent as the "hashtag" cookie
 # ATLAS forced photometry queue: seconds between polls of a task, and the most to wait for one.
 BHTOM_ATLAS_POLL_INTERVAL = float(os.environ.get("BHTOM_ATLAS_POLL_INTERVAL", "10"))
 BHTOM_ATLAS_MAX_WAIT = float(os.environ.get("BHTOM_ATLAS_MAX_WAIT", "600"))

@@ -19,6 +19,7 @@ from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
 from .broker import BHTOMBroker
+from .credentials import scrub_secrets
 from .errors import BrokerError, NoSurveyName, NotConfigured
 from .ingest import build_rows, ingest_rows, write_lock
 from .lightcurve import clean_lightcurve
@@ -113,6 +114,7 @@ def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = Fals
         logger.exception("%s %s: unexpected error", target.name, broker.name)
         report.status = UpdateStatus.FAILED
         report.error = f"unexpected {type(error).__name__}: {error}"[:1000]
+    report.error = scrub_secrets(report.error)  # a survey may echo the request, token included
     report.duration = time.monotonic() - started
     _record(state, broker, report, now)
     logger.info(report.summary())

@@ -36,7 +36,7 @@ def run(*args) -> str:
 
 @pytest.fixture
 def imported(settings):
-    settings.BHTOM_CPCS_DATA_ACCESS_HASHTAG = "test-token-0123"
+    settings.BHTOM_CPCS_DATA_ACCESS_TOKEN = "test-token-0123"
     result = import_targets(io.StringIO(TARGETS_CSV))
     assert result["errors"] == []
     return {target.name: target for target in result["targets"]}
@@ -99,7 +99,7 @@ def test_cpcs_end_to_end(imported, replay):
 
 
 def test_cpcs_without_token_is_not_configured_and_exit_status_0(imported, replay, settings):
-    settings.BHTOM_CPCS_DATA_ACCESS_HASHTAG = ""
+    settings.BHTOM_CPCS_DATA_ACCESS_TOKEN = ""
     output = run("--source", "CPCS")  # no CommandError: exit status 0
     assert "5 updates: 5 not configured; 0 new points." in output
     assert "CPCS_DATA_ACCESS_HASHTAG is not set" in output

@@ -3,7 +3,7 @@
 Request: ``{BHTOM_URL_CPCS}/followup/get_alert_lc_data?alert_name=ivo://<name>``
 (or ``?alert_id=<n>`` for a numeric CPCS alert id), with the site's access
 token sent as the ``hashtag`` cookie. The token comes from the environment
-(``CPCS_DATA_ACCESS_HASHTAG``, the setting ``BHTOM_CPCS_DATA_ACCESS_HASHTAG``);
+(``CPCS_DATA_ACCESS_HASHTAG``, the setting ``BHTOM_CPCS_DATA_ACCESS_TOKEN``);
 without it the broker is "not configured".
 
 Answer: column-oriented JSON, one list per key (``mjd``, ``mag``, ``magerr``,
@@ -45,7 +45,7 @@ REQUIRED = ("mjd", "mag", "magerr", "filter")
 _FILTER = re.compile(r"[A-Za-z0-9_'+\-]{1,8}")
 _CATALOG = re.compile(r"[A-Za-z0-9_+\-]{1,12}")
 _BAND = re.compile(r"^(?P<filter>[^()]+)(?:\((?P<catalog>[^()]+)\))?$")
-TOKEN_SETTING = "BHTOM_CPCS_DATA_ACCESS_HASHTAG"
+TOKEN_SETTING = "BHTOM_CPCS_DATA_ACCESS_TOKEN"
 TOKEN_VARIABLE = "CPCS_DATA_ACCESS_HASHTAG"
 
 
