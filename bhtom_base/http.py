@@ -97,6 +97,9 @@ class Fetched:
         return self.content.decode("utf-8", errors="replace")
 
 
+_request_local = threading.local()  # the statuses the current request's caller handles itself
+
+
 class HostThrottled(Exception):
     """The host asked for a longer wait (``Retry-After``) than a worker may sleep."""
 
@@ -110,14 +113,16 @@ class CappedRetry(Retry):
     """A ``Retry`` that sleeps at most ``max_retry_after`` for a Retry-After.
 
     A longer Retry-After raises :class:`HostThrottled` instead of sleeping: the
-    worker is freed and the client pauses the host.
+    worker is freed and the client pauses the host. Not when the caller accepts
+    that status (ATLAS's queue handles its own 429s): then the capped wait applies.
     """
 
     max_retry_after: float = DEFAULTS["max_retry_after"]
 
     def sleep_for_retry(self, response=None) -> bool:  # type: ignore[override]
         wanted = super().get_retry_after(response) if response is not None else None
-        if wanted is not None and float(wanted) > self.max_retry_after:
+        accepted = getattr(_request_local, "accept_status", ())
+        if wanted is not None and float(wanted) > self.max_retry_after and response.status not in accepted:
             raise HostThrottled(float(wanted), response.status)
         return super().sleep_for_retry(response)
 
@@ -279,6 +284,7 @@ class HttpClient:
         timeout = timeout or (float(config["connect_timeout"]), float(config["read_timeout"]))
         limit = int(max_bytes or config["max_response_bytes"])
         deadline = Deadline(float(config["total_timeout"]))
+        _request_local.accept_status = accept_status
         try:
             with self.gate(host), deadline:
                 response = self._send(method, url, params=params, data=data, headers=headers,
