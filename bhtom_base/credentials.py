@@ -22,18 +22,36 @@ HIDDEN = "[hidden]"
 MIN_LENGTH = 4  # shorter values would blank out ordinary words
 
 
+def _settings_accessor():
+    """``bhtom_base.conf`` (setting -> environment variable -> default) where the app has it."""
+    try:
+        from . import conf
+    except ImportError:  # a site where every BHTOM_* setting lives in settings.py
+        return None
+    return conf
+
+
 def credential_setting_names() -> list[str]:
     pattern = SafeExceptionReporterFilter.hidden_settings
-    return sorted(name for name in dir(settings)
-                  if name.isupper() and (name.startswith("BHTOM_") or name == "SECRET_KEY")
-                  and pattern.search(name))
+    names = {name for name in dir(settings) if name.isupper() and (name.startswith("BHTOM_") or name == "SECRET_KEY")}
+    conf = _settings_accessor()
+    if conf is not None:  # credentials that come only from the environment are known here
+        names.update(getattr(conf, "SETTINGS", {}))
+    return sorted(name for name in names if pattern.search(name))
+
+
+def _value(name: str) -> object:
+    conf = _settings_accessor()
+    if conf is not None and name in getattr(conf, "SETTINGS", {}):
+        return conf.setting(name)
+    return getattr(settings, name, "")
 
 
 def known_credentials() -> list[str]:
     """Every credential value and its URL-encoded forms, longest first."""
     values: set[str] = set()
     for name in credential_setting_names():
-        value = getattr(settings, name, "")
+        value = _value(name)
         if isinstance(value, str) and len(value.strip()) >= MIN_LENGTH:
             values.update({value, value.strip(), quote(value, safe=""), quote_plus(value)})
     return sorted(values, key=len, reverse=True)
