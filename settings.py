@@ -39,6 +39,7 @@ INSTALLED_APPS = TOMTOOLKIT_INSTALLED_APPS + [
     "tom_alerts",
     "bhtom_base",
     "bhtom2",
+    "bhtom2.demo",  # this repository's demo (scripts/demo.sh); not part of the installed package
 ]
 SITE_ID = 1
 MIDDLEWARE = TOMTOOLKIT_MIDDLEWARE + []
@@ -196,87 +197,17 @@ PLOTLY_THEME = "plotly_white"
 SHOW_PAGINATION_INFO = True
 
 # ---------------------------------------------------------------------------
-# Survey brokers
+# Survey brokers: the only lines a TOM needs (README "Add to your TOM"). Every
+# BHTOM_* setting has its default in bhtom_base/conf.py and is read from the
+# environment there (BHTOM_URL_<SOURCE>, credentials, timeouts: README).
 # ---------------------------------------------------------------------------
+from bhtom2.brokers import ALL as BHTOM_BROKERS  # noqa: E402
+
 TOM_ALERT_CLASSES = [
-    "bhtom2.brokers.gaia_alerts.GaiaAlertsBroker",
-    "bhtom2.brokers.gaia_dr3.GaiaDR3Broker",
-    "bhtom2.brokers.gaia_dr2.GaiaDR2Broker",
-    "bhtom2.brokers.ogle_ews.OGLEEWSBroker",
-    "bhtom2.brokers.kmtnet.KMTNetBroker",
-    "bhtom2.brokers.crts.CRTSBroker",
-    "bhtom2.brokers.ztf_dr.ZTFDataReleaseBroker",
-    "bhtom2.brokers.ztf_alerce.ZTFAlerceBroker",
-    "bhtom2.brokers.antares.AntaresBroker",
-    "bhtom2.brokers.atlas.AtlasBroker",
-    "bhtom2.brokers.tns.TNSBroker",
-    "bhtom2.brokers.neowise.NeowiseBroker",
-    "bhtom2.brokers.allwise.AllwiseBroker",
-    "bhtom2.brokers.aavso.AAVSOBroker",
-    "bhtom2.brokers.cpcs.CPCSBroker",
-    "bhtom2.brokers.asassn.ASASSNBroker",
+    *BHTOM_BROKERS,
 ]
-
-# A survey name per DataSource on the target form, admin and CSV import
-# (a CSV column named after the DataSource, e.g. GAIA).
-from bhtom2.settings_helpers import survey_name_extra_fields, survey_urls  # noqa: E402
-
-EXTRA_FIELDS = survey_name_extra_fields()
-# Where bhtom_base (survey-agnostic) finds every survey for names, labels and links.
-BHTOM_DATA_SOURCE_REGISTRY = "bhtom2.data_sources.DataSource"
-
-# Base URL (scheme://host[:port]) of every survey; BHTOM_URL_<NAME> overrides.
-BHTOM_URLS = survey_urls(os.environ)
-
-# ZTF public data release for ZTF_DR8 (DR24, 2026-01-22, is the newest public one; DR25 is due 2027-01).
-BHTOM_ZTF_DATA_RELEASE = os.environ.get("BHTOM_ZTF_DATA_RELEASE", "dr24")
-# Survey credentials: only from the environment, never logged.
-BHTOM_ATLAS_TOKEN = os.environ.get("ATLAS_TOKEN", "")
-BHTOM_TNS_API_KEY = os.environ.get("TNS_API_KEY", "")
-BHTOM_TNS_BOT_ID = os.environ.get("TNS_BOT_ID", "")
-BHTOM_TNS_BOT_NAME = os.environ.get("TNS_BOT_NAME", "")
-BHTOM_CPCS_DATA_ACCESS_TOKEN = os.environ.get("CPCS_DATA_ACCESS_HASHTAG", "")  # sent as the "hashtag" cookie
-# ATLAS forced photometry queue: seconds between polls of a task, and the most to wait for one.
-BHTOM_ATLAS_POLL_INTERVAL = float(os.environ.get("BHTOM_ATLAS_POLL_INTERVAL", "10"))
-BHTOM_ATLAS_MAX_WAIT = float(os.environ.get("BHTOM_ATLAS_MAX_WAIT", "600"))
-
-# AAVSO: observation types and bands kept (comma-separated), and the uncertainty given
-# to observations without one (empty: such observations are left out).
-BHTOM_AAVSO_OBS_TYPES = [v.strip() for v in os.environ.get("BHTOM_AAVSO_OBS_TYPES", "CCD,DSLR").split(",") if v.strip()]
-BHTOM_AAVSO_BANDS = [
-    v.strip() for v in os.environ.get("BHTOM_AAVSO_BANDS", "U,B,V,R,I,SU,SG,SR,SI,SZ").split(",") if v.strip()
-]
-BHTOM_AAVSO_MISSING_UNCERTAINTY = os.environ.get("BHTOM_AAVSO_MISSING_UNCERTAINTY", "")
-
-# Cone radius in arcsec per source, for targets without a survey name.
-BHTOM_CROSS_MATCH_MAX_SEPARATION: dict[str, float] = {}
-
-BHTOM_HTTP = {
-    "connect_timeout": float(os.environ.get("BHTOM_HTTP_CONNECT_TIMEOUT", "5")),
-    "read_timeout": float(os.environ.get("BHTOM_HTTP_READ_TIMEOUT", "60")),
-    "retries": int(os.environ.get("BHTOM_HTTP_RETRIES", "3")),
-    "backoff_factor": float(os.environ.get("BHTOM_HTTP_BACKOFF", "1.0")),
-    "max_retry_after": float(os.environ.get("BHTOM_HTTP_MAX_RETRY_AFTER", "60")),
-    "max_response_bytes": int(os.environ.get("BHTOM_HTTP_MAX_RESPONSE_BYTES", str(200 * 1024 * 1024))),
-    "breaker_failures": int(os.environ.get("BHTOM_HTTP_BREAKER_FAILURES", "5")),
-    "breaker_cooldown": float(os.environ.get("BHTOM_HTTP_BREAKER_COOLDOWN", "300")),
-}
-# Politeness per DataSource, enforced per host (sources sharing a host share the strictest
-# limits): {"GAIA_DR3": {"max_concurrent": 2, "requests_per_second": 1}, "default": {...}}.
-# Unconfigured hosts: 4 at once, 5 per second (bhtom_base.http.POLITENESS_DEFAULTS).
-BHTOM_POLITENESS: dict[str, dict[str, float]] = {}
-BHTOM_RUNNING_LEASE_SECONDS = int(os.environ.get("BHTOM_RUNNING_LEASE_SECONDS", "1800"))
-# A queued update whose task has not started by then is due again (docs/workers.md).
-BHTOM_QUEUED_LEASE_SECONDS = int(os.environ.get("BHTOM_QUEUED_LEASE_SECONDS", str(6 * 3600)))
 
 try:
     from local_settings import *  # noqa: F401,F403
 except ImportError:
     pass
-
-# Leap seconds come from the pinned astropy-iers-data package; never download at run time
-# (the site must work offline, and tests never reach the internet).
-from astropy.utils import iers as _iers  # noqa: E402
-
-_iers.conf.auto_download = False
-_iers.conf.auto_max_age = None

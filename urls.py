@@ -1,7 +1,6 @@
-"""URLs of the TOM site: TOM Toolkit's own, the broker pages (``alerts``) and this plugin's."""
+"""URLs of the TOM site: TOM Toolkit's own, which mount every app's URLs (bhtom_base's and the broker pages)."""
 from django.urls import include, path
 
 urlpatterns = [
-    path("alerts/", include("tom_alerts.urls", namespace="alerts")),
     path("", include("tom_common.urls")),
 ]

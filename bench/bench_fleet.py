@@ -122,9 +122,11 @@ def main() -> None:
         import fleet_brokers
         from django.conf import settings
 
+        from bhtom_base import conf
+
         fleet_brokers.PARSER["name"] = args.parser
         settings.TOM_ALERT_CLASSES = fleet_brokers.CLASSES
-        settings.BHTOM_URLS = {**settings.BHTOM_URLS, **dict(zip(SOURCES, urls, strict=True))}
+        settings.BHTOM_URLS = {**conf.setting("BHTOM_URLS"), **dict(zip(SOURCES, urls, strict=True))}
         settings.BHTOM_POLITENESS = {
             source: {"max_concurrent": args.max_concurrent, "requests_per_second": args.rps} for source in SOURCES
         }

@@ -62,7 +62,7 @@ class _BenchBroker(BHTOMBroker):
         return self.http.get(f"{self.base_url}/alerts/alert/{survey_name}/lightcurve.csv")
 
     @staticmethod
-    def parse(content: bytes) -> pd.DataFrame:
+    def parse(content: bytes, context=None) -> pd.DataFrame:
         return gaia_alerts.parse(content) if PARSER["name"] == "gaia" else lean_parse(content)
 
 

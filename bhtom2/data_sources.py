@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from bhtom_base import conf
 
 MAX_SURVEY_NAME_LENGTH = 64
 
@@ -43,7 +44,7 @@ class SourceSpec:
 
 
 def _ztf_release_pretty_name() -> str:
-    release = getattr(settings, "BHTOM_ZTF_DATA_RELEASE", "dr24")
+    release = conf.setting("BHTOM_ZTF_DATA_RELEASE")
     return f"ZTF {release.upper()}"
 
 
@@ -230,6 +231,20 @@ class DataSource(Enum):
     @property
     def pretty_name(self) -> str:
         return self.value.pretty()
+
+    @property
+    def default_url(self) -> str | None:
+        """The real service's base URL (``BHTOM_URL_<NAME>`` overrides it, see bhtom_base.conf)."""
+        from .settings_helpers import DEFAULT_URLS
+
+        return DEFAULT_URLS.get(self.name)
+
+    @property
+    def well_known_object(self):
+        """The object ``manage.py check_surveys`` asks this survey for (bhtom2/survey_probes.py)."""
+        from .survey_probes import WELL_KNOWN_OBJECTS
+
+        return WELL_KNOWN_OBJECTS.get(self.name)
 
     @property
     def target_name_label(self) -> str:

@@ -1,7 +1,5 @@
-"""Pieces of settings.py derived from the DataSource registry (no Django settings needed)."""
+"""The real services' base URLs and the survey-name target fields, derived from the DataSource registry."""
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 # The real services' base URLs; a broker appends the service's own paths.
 DEFAULT_URLS: dict[str, str] = {
@@ -24,14 +22,11 @@ DEFAULT_URLS: dict[str, str] = {
 }
 
 
-def survey_urls(environ: Mapping[str, str]) -> dict[str, str]:
-    """Each survey's base URL: ``BHTOM_URL_<NAME>`` if set, else the real service."""
-    return {name: environ.get(f"BHTOM_URL_{name}", url).rstrip("/") for name, url in DEFAULT_URLS.items()}
-
-
 def survey_name_extra_fields() -> list[dict[str, str]]:
+    """``EXTRA_FIELDS``: every survey's name, and the per-target brightness choice (``bhtom_brightness``)."""
     from .data_sources import SOURCE_NAMES
 
-    # hidden: TOM's target_data lists only non-hidden extras; the survey names are shown by
-    # bhtom_base's survey_names tag (labels, links) instead of one bare row per source.
-    return [{"name": name, "type": "string", "hidden": True} for name in SOURCE_NAMES]
+    # hidden: TOM's target_data lists only non-hidden extras; the survey names and the brightness
+    # choice are shown by bhtom_base's survey_names tag (labels, links) instead of bare key/value rows.
+    fields = [{"name": name, "type": "string", "hidden": True} for name in SOURCE_NAMES]
+    return [*fields, {"name": "bhtom_brightness", "type": "string", "hidden": True}]

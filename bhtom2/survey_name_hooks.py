@@ -1,9 +1,9 @@
-"""Survey names are validated wherever TOM Toolkit lets a user write them.
+"""Survey names and the brightness choice are validated wherever TOM Toolkit lets a user write them.
 
-They are ``TargetExtra`` rows keyed by the DataSource name, written by the
-target form (its survey-name fields and its free-form extras), the admin, the
-API and the CSV import. Each path refuses a bad name with a clear message and
-creates nothing:
+They are ``TargetExtra`` rows (keyed by the DataSource name, or
+``bhtom_brightness``), written by the target form (its named fields and its
+free-form extras), the admin, the API and the CSV import. Each path refuses a
+bad value with a clear message and creates nothing:
 
 * the target form (create and update): the survey-name fields and the
   free-form extras rows (``targetextra_set-N-key`` = a survey) are checked in
@@ -28,11 +28,16 @@ from tom_targets.forms import TargetForm
 from tom_targets.models import TargetExtra
 from tom_targets.serializers import TargetExtraSerializer
 
+from bhtom_base import brightness
+
 from . import csv_import
 from .data_sources import SOURCE_NAMES, get_data_source
 
 
 def validate_target_extra(sender, instance: TargetExtra, **kwargs) -> None:
+    if instance.key == brightness.BRIGHTNESS_KEY:
+        instance.value = brightness.validate_brightness(instance.value)
+        return
     if instance.key not in SOURCE_NAMES:
         return
     value = "" if instance.value is None else str(instance.value).strip()
@@ -103,6 +108,11 @@ def _decorate_form_fields(form: forms.Form) -> None:
         field.label = source.target_name_label
         field.widget = forms.TextInput(attrs={"placeholder": source.spec.name_example})
         field.required = False
+    if brightness.BRIGHTNESS_KEY in form.fields:
+        initial = brightness.validate_brightness(form.fields[brightness.BRIGHTNESS_KEY].initial) or "auto"
+        form.fields[brightness.BRIGHTNESS_KEY] = forms.ChoiceField(
+            label=brightness.LABEL, choices=brightness.CHOICES, initial=initial, required=False,
+            help_text=brightness.HELP)
 
 
 def _clean_survey_names(form: forms.Form) -> None:
@@ -117,6 +127,12 @@ def _clean_survey_names(form: forms.Form) -> None:
             form.cleaned_data[name] = get_data_source(name).validate_name(value)
         except ValidationError as error:
             form.add_error(name, error)
+    if brightness.BRIGHTNESS_KEY in form.fields and brightness.BRIGHTNESS_KEY in form.cleaned_data:
+        try:
+            form.cleaned_data[brightness.BRIGHTNESS_KEY] = (
+                brightness.validate_brightness(form.cleaned_data[brightness.BRIGHTNESS_KEY]) or None)
+        except ValidationError as error:
+            form.add_error(brightness.BRIGHTNESS_KEY, error)
 
 
 _installed = False

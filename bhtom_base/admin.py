@@ -24,6 +24,7 @@ from tom_targets.admin import TargetExtraInline as TomTargetExtraInline
 from tom_targets.models import Target, TargetExtra
 from tom_targets.permissions import targets_for_user
 
+from . import brightness
 from .credentials import scrub_secrets
 from .models import LightcurveUpdateState, UpdateStatus
 from .registry import broker_classes
@@ -169,8 +170,27 @@ class SurveyNameInline(admin.TabularInline):
         return super().get_queryset(request).filter(key__in=list(data_sources()))
 
 
+class OtherExtraForm(forms.ModelForm):
+    """TOM's key/value extra; the brightness choice (``bhtom_brightness``) is validated."""
+
+    class Meta:
+        model = TargetExtra
+        fields = ("key", "value")
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("key") or "").strip() == brightness.BRIGHTNESS_KEY:
+            try:
+                cleaned["value"] = brightness.validate_brightness(cleaned.get("value"))
+            except ValidationError as error:
+                self.add_error("value", error)
+        return cleaned
+
+
 class OtherExtraInline(TomTargetExtraInline):
-    """TOM's own extras inline, without the survey names (edited above)."""
+    """TOM's own extras inline (and the brightness choice), without the survey names (edited above)."""
+
+    form = OtherExtraForm
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(key__in=list(data_sources()))

@@ -4,11 +4,15 @@ A subclass says only what is specific to its survey:
 
 * ``data_source`` — its member of the site's ``DataSource`` registry;
 * ``fetch(target, survey_name, since)`` — the raw response(s) over HTTP;
-* ``parse(content)`` — a pure function, raw bytes -> standard lightcurve frame
-  (see :mod:`bhtom_base.lightcurve`);
+* ``parse(content, context)`` — a pure function, raw bytes and a
+  :class:`~bhtom_base.lightcurve.ParseContext` (the target's coordinates, its
+  name in the survey, a person's choice of what its brightness is) -> standard
+  lightcurve frame (see :mod:`bhtom_base.lightcurve`); names of the target that
+  the response reveals go in ``frame.attrs["survey_names"]`` and are stored here;
 * optionally ``find_survey_name(target)`` — a cross-match by coordinates when
-  the target has no name in the survey yet, and ``configuration_problem()``
-  when the survey needs credentials.
+  the target has no name in the survey yet, ``needs_survey_name = False`` for a
+  survey searched by coordinates alone, and ``configuration_problem()`` when the
+  survey needs credentials.
 
 Everything else — survey names, cleaning, ingestion, update state, reports —
 is done here and in :mod:`bhtom_base.update`.
@@ -22,16 +26,22 @@ from typing import Any, ClassVar
 
 import astropy.units as u
 import pandas as pd
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from tom_alerts.alerts import GenericBroker, GenericQueryForm
+from tom_alerts.alerts import GenericBroker
 from tom_targets.models import Target
 
+from . import conf
 from .errors import BrokerError, NoSurveyName
 from .http import Fetched, base_url, get_client
-from .lightcurve import concat_lightcurves
+from .lightcurve import SURVEY_NAMES, Brightness, ParseContext, concat_lightcurves
+from .query_pages import LightcurveOnlyQueryForm, lightcurve_only_message
 from .report import LightcurveUpdateReport
 from .survey_names import get_survey_name, set_survey_name
+from .update import update_lightcurve
+
+# The TargetExtra where a person says what a target's brightness is in difference-imaging
+# surveys ("total": it is in the reference image; "difference": a transient absent from it).
+BRIGHTNESS_KEY = "bhtom_brightness"
 
 
 class BHTOMBroker(GenericBroker):
@@ -44,7 +54,9 @@ class BHTOMBroker(GenericBroker):
     incremental_overlap: ClassVar[u.Quantity] = 1 * u.day
     facility_name: ClassVar[str] = ""
     observer_name: ClassVar[str] = ""
-    form = GenericQueryForm
+    # False for a survey searched by the target's coordinates alone (no name needed).
+    needs_survey_name: ClassVar[bool] = True
+    form = LightcurveOnlyQueryForm  # a broker with an alert stream sets its own
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -78,7 +90,7 @@ class BHTOMBroker(GenericBroker):
     @property
     def cross_match_max_separation(self) -> u.Quantity:
         """``BHTOM_CROSS_MATCH_MAX_SEPARATION[<SOURCE>]`` in arcsec, else the broker's default."""
-        configured = getattr(settings, "BHTOM_CROSS_MATCH_MAX_SEPARATION", {}).get(self.name)
+        configured = conf.setting("BHTOM_CROSS_MATCH_MAX_SEPARATION").get(self.name)
         if configured is not None:
             return float(configured) * u.arcsec
         return self.default_cross_match_max_separation
@@ -132,23 +144,61 @@ class BHTOMBroker(GenericBroker):
         raise NotImplementedError(f"{type(self).__name__} must implement fetch()")
 
     @staticmethod
-    def parse(content: bytes) -> pd.DataFrame:
+    def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         raise NotImplementedError("a broker must implement parse()")
+
+    def parse_context(self, target: Target, survey_name: str, since: datetime | None) -> ParseContext:
+        return ParseContext(
+            target_name=target.name,
+            survey_name=survey_name,
+            ra=None if target.ra is None else float(target.ra),
+            dec=None if target.dec is None else float(target.dec),
+            brightness=brightness_choice(target),
+            since=since,
+        )
 
     def load_lightcurve(self, target: Target, since: datetime | None) -> tuple[pd.DataFrame, str]:
         """Standard frame and the URL it came from; raise a ``BrokerError`` on failure."""
-        survey_name = self.resolve_survey_name(target)
+        if self.needs_survey_name:
+            survey_name = self.resolve_survey_name(target)
+        else:
+            if target.ra is None or target.dec is None:
+                raise NoSurveyName(f"{target.name} has no coordinates for a {self.pretty_name} search")
+            survey_name = self.get_target_name(target) or ""
         fetched = self.fetch(target, survey_name, since)
         responses = fetched if isinstance(fetched, list) else [fetched]
-        frame = concat_lightcurves([self.parse(response.content) for response in responses])
+        context = self.parse_context(target, survey_name, since)
+        frame = concat_lightcurves([self.parse(response.content, context) for response in responses])
+        self.store_survey_names(target, frame.attrs.get(SURVEY_NAMES, {}))
         location = responses[0].url if responses else ""
         return frame, location
+
+    def store_survey_names(self, target: Target, names: dict[str, str]) -> None:
+        """Keep the names a response revealed: this survey's always, another survey's only where it has none.
+
+        A name that does not validate is logged and left out; the points are kept.
+        """
+        from .sources import data_sources
+
+        sources = data_sources()
+        for source_name, name in names.items():
+            source = sources.get(source_name)
+            if source is None or not name:
+                continue
+            if source_name != self.name and get_survey_name(target, source_name) is not None:
+                continue
+            try:
+                valid = source.validate_name(str(name))
+            except ValidationError:
+                self.logger.info("%s: %s name %r not stored", target.name, source_name, str(name)[:40])
+                continue
+            if get_survey_name(target, source_name) != valid:
+                set_survey_name(target, source_name, valid)
+                self.logger.info("%s: %s name %s stored", target.name, source_name, valid)
 
     # -- TOM Toolkit broker interface ------------------------------------------
 
     def process_reduced_data(self, target: Target, alert=None) -> LightcurveUpdateReport:
-        from .update import update_lightcurve
-
         return update_lightcurve(self, target)
 
     def return_for_no_new_points(self, target: Target | None = None) -> LightcurveUpdateReport:
@@ -164,9 +214,18 @@ class BHTOMBroker(GenericBroker):
             last_point=state.last_point if state else None,
         )
 
-    def fetch_alerts(self, parameters: dict) -> Iterator[dict]:
-        """Surveys without an alert stream have nothing to list on the broker query page."""
-        return iter(())
+    def fetch_alerts(self, parameters: dict) -> tuple[Iterator[dict], str]:
+        """Surveys without an alert stream have nothing to list on the broker query page: say why."""
+        return iter(()), lightcurve_only_message(self.name)
 
     def to_generic_alert(self, alert):
         raise NotImplementedError(f"{self.name} has no alert stream")
+
+
+def brightness_choice(target: Target) -> Brightness:
+    """A person's choice for the target (``bhtom_brightness`` extra), else ``auto``."""
+    value = (get_survey_name(target, BRIGHTNESS_KEY) or "").lower()
+    try:
+        return Brightness(value)
+    except ValueError:
+        return Brightness.AUTO

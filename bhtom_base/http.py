@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from . import conf
 from .errors import CircuitOpen, FetchError, ResponseTooLarge
 
 DEFAULTS = {
@@ -67,8 +67,8 @@ POLITENESS_FIELDS = ("max_concurrent", "requests_per_second")
 
 def politeness_for_host(host: str) -> dict[str, float]:
     """The limits of one host: from every source whose base URL is on it, or the host itself."""
-    configured: dict = getattr(settings, "BHTOM_POLITENESS", {}) or {}
-    urls: dict = getattr(settings, "BHTOM_URLS", {}) or {}
+    configured: dict = conf.setting("BHTOM_POLITENESS") or {}
+    urls: dict = conf.survey_urls()
     limits = {**POLITENESS_DEFAULTS, **configured.get("default", {})}
     matched = [value for key, value in configured.items()
                if key == host or (key in urls and urlsplit(urls[key]).netloc == host)]
@@ -80,7 +80,8 @@ def politeness_for_host(host: str) -> dict[str, float]:
 
 
 def http_settings() -> dict:
-    return {**DEFAULTS, **getattr(settings, "BHTOM_HTTP", {})}
+    """Every client option: ``BHTOM_HTTP[key]``, else ``BHTOM_HTTP_<KEY>``, else :data:`DEFAULTS`."""
+    return {**conf.setting("BHTOM_HTTP"), **{key: conf.http_option(key, value) for key, value in DEFAULTS.items()}}
 
 
 @dataclass
@@ -510,10 +511,8 @@ def get_client() -> HttpClient:
 
 
 def base_url(source_name: str) -> str:
-    """The configured base URL of a survey (``BHTOM_URL_<NAME>`` / ``settings.BHTOM_URLS``)."""
-    urls = getattr(settings, "BHTOM_URLS", {})
-    try:
-        url = urls[source_name]
-    except KeyError:
-        raise FetchError(f"no base URL configured for {source_name} (BHTOM_URL_{source_name})") from None
-    return url.rstrip("/")
+    """The configured base URL of a survey (``settings.BHTOM_URLS``, ``BHTOM_URL_<NAME>``, the real service)."""
+    url = conf.survey_url(source_name)
+    if not url:
+        raise FetchError(f"no base URL configured for {source_name} (BHTOM_URL_{source_name})")
+    return url

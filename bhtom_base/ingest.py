@@ -87,20 +87,52 @@ def _chunk_rows(target_id, frame, bandpass, source_name, location, default_facil
     limit_values = frame["limit"].to_numpy(dtype=float)
     limit = _nullable(limit_values, ~detected & np.isfinite(limit_values))
     facility = [(f or default_facility)[:255] for f in frame["facility"].tolist()]
-    observers = frame["observer"].tolist()
-    values_json: dict[str, str] = {}
-    value = []
-    for observer in observers:
-        observer = observer or default_observer
-        text = values_json.get(observer)
-        if text is None:
-            text = values_json[observer] = json.dumps({"observer": observer} if observer else {})
-        value.append(text)
+    value = _value_json(frame, default_observer)
     return list(zip(
         repeat(target_id, n), _timestamps(frame["time"], vendor), value, facility, repeat("", n),
         repeat(source_name, n), repeat(location, n), repeat("", n), brightness, error, limit,
         repeat("mag", n), bandpass.tolist(), strict=True,
     ))
+
+
+def _value_json(frame: pd.DataFrame, default_observer: str) -> list[str]:
+    """Each row's ``value`` JSON: observer, and the survey's own point id, time and time system.
+
+    Identical JSON texts are built once (most rows of a survey without point ids
+    share one), so a large lightcurve costs one ``json.dumps`` per distinct value.
+    """
+    observers = [observer or default_observer for observer in frame["observer"].tolist()]
+    point_ids = frame["point_id"].tolist() if "point_id" in frame.columns else repeat("")
+    survey_times = frame["survey_time"].tolist() if "survey_time" in frame.columns else repeat(None)
+    systems = frame["time_system"].tolist() if "time_system" in frame.columns else repeat("")
+    cache: dict[tuple, str] = {}
+    value = []
+    for key in zip(observers, point_ids, survey_times, systems, strict=False):
+        text = cache.get(key)
+        if text is None:
+            text = json.dumps(_trace_dict(*key))
+            if len(cache) < 4096:
+                cache[key] = text
+        value.append(text)
+    return value
+
+
+def _trace_dict(observer: str, point_id: str, survey_time, time_system: str) -> dict:
+    data: dict = {}
+    if observer:
+        data["observer"] = observer
+    if point_id:
+        data["point_id"] = str(point_id)
+    if isinstance(survey_time, (float, np.floating)):
+        if np.isfinite(survey_time):
+            data["survey_time"] = float(survey_time)
+    elif isinstance(survey_time, (int, np.integer)):
+        data["survey_time"] = int(survey_time)
+    elif survey_time is not None and str(survey_time) != "":
+        data["survey_time"] = str(survey_time)
+    if time_system and "survey_time" in data:
+        data["time_system"] = time_system
+    return data
 
 
 def _nullable(values: np.ndarray, keep: np.ndarray) -> list:

@@ -15,19 +15,70 @@ Columns (one row per photometric point):
     limiting magnitude of a non-detection; NaN for a detection.
 ``observer``, ``facility``
     strings; empty means "use the broker's defaults".
+``point_id``
+    the survey's own identifier of the point (ZTF ``candid``, Gaia
+    ``transit_id``...); empty when the survey has none.
+``survey_time``, ``time_system``
+    the point's time exactly as the survey gave it (a number or text) and what
+    it is (``"MJD UTC"``, ``"BJD TCB - 2455197.5"``...), so every stored point
+    can be traced back to the survey's own record. Kept in the row's ``value``.
 
 Parsers put the counts of rows they left out, by reason, in
-``frame.attrs["skipped"]`` (a ``dict[str, int]``).
+``frame.attrs["skipped"]`` (a ``dict[str, int]``), and the names of the target
+in this or other surveys that the response revealed in
+``frame.attrs["survey_names"]`` (``{source name: name}``): the broker stores
+them on the target.
+
+``parse(content, context)`` is pure: whatever it needs to know about the target
+(coordinates, its name in the survey, a person's choice of what its brightness
+is) comes in a :class:`ParseContext`.
 """
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 COLUMNS: tuple[str, ...] = ("time", "mag", "mag_err", "band", "limit", "observer", "facility")
+TRACE_COLUMNS: tuple[str, ...] = ("point_id", "survey_time", "time_system")
 SKIPPED = "skipped"
+SURVEY_NAMES = "survey_names"
+
+
+class Brightness(StrEnum):
+    """What a survey's difference photometry means for this target.
+
+    ``TOTAL``: the object is in the survey's reference image (a star, a
+    microlensing source): its brightness is reference + difference, and a
+    difference-image limit says "no change", not "fainter than".
+    ``DIFFERENCE``: a transient absent from the reference (a supernova): its
+    brightness is the positive difference, and a difference-image limit is a
+    true limit. ``AUTO``: the broker decides from the survey's own information.
+    """
+
+    AUTO = "auto"
+    TOTAL = "total"
+    DIFFERENCE = "difference"
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a pure ``parse`` may need to know about the target and the request."""
+
+    target_name: str = ""
+    survey_name: str = ""
+    ra: float | None = None
+    dec: float | None = None
+    brightness: Brightness = Brightness.AUTO
+    since: datetime | None = None
+
+    @property
+    def has_position(self) -> bool:
+        return self.ra is not None and self.dec is not None
 
 
 def empty_lightcurve() -> pd.DataFrame:
@@ -44,9 +95,16 @@ def make_lightcurve(
     limit=None,
     observer="",
     facility="",
+    point_id="",
+    survey_time=None,
+    time_system="",
     skipped: dict[str, int] | None = None,
+    survey_names: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Build a frame in the standard shape from column-like values (vectorised)."""
+    """Build a frame in the standard shape from column-like values (vectorised).
+
+    ``survey_time`` defaults to NaN (unknown); give it with ``time_system``.
+    """
     time_index = pd.to_datetime(time, utc=True)
     n = len(time_index)
     frame = pd.DataFrame(
@@ -58,9 +116,14 @@ def make_lightcurve(
             "limit": _float_column(limit, n),
             "observer": _str_column(observer, n),
             "facility": _str_column(facility, n),
+            "point_id": _str_column(point_id, n),
+            "survey_time": _object_column(survey_time, n),
+            "time_system": _str_column(time_system, n),
         }
     )
     frame.attrs[SKIPPED] = dict(skipped or {})
+    if survey_names:
+        frame.attrs[SURVEY_NAMES] = dict(survey_names)
     return frame
 
 
@@ -70,6 +133,15 @@ def _float_column(values, n: int) -> np.ndarray:
     if np.isscalar(values):
         return np.full(n, float(values))
     return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _object_column(values, n: int) -> np.ndarray:
+    """Numbers or text as given (a survey's own time value); NaN where unknown."""
+    if values is None:
+        return np.full(n, np.nan)
+    if np.isscalar(values):
+        return np.full(n, values, dtype=object)
+    return pd.Series(values, dtype=object).to_numpy(dtype=object)
 
 
 def _str_column(values, n: int) -> np.ndarray:
@@ -85,12 +157,27 @@ def concat_lightcurves(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return empty_lightcurve()
     skipped: Counter[str] = Counter()
+    names: dict[str, str] = {}
     for frame in frames:
         skipped.update(frame.attrs.get(SKIPPED, {}))
-    non_empty = [frame for frame in frames if len(frame)]
+        names.update(frame.attrs.get(SURVEY_NAMES, {}))
+    non_empty = [with_trace_columns(frame) for frame in frames if len(frame)]
     result = pd.concat(non_empty, ignore_index=True) if non_empty else empty_lightcurve()
     result.attrs[SKIPPED] = dict(skipped)
+    if names:
+        result.attrs[SURVEY_NAMES] = names
     return result
+
+
+def with_trace_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with :data:`TRACE_COLUMNS` (empty) added where a parser left them out."""
+    missing = [column for column in TRACE_COLUMNS if column not in frame.columns]
+    if not missing:
+        return frame
+    frame = frame.copy()
+    for column in missing:
+        frame[column] = np.nan if column == "survey_time" else ""
+    return frame
 
 
 def add_skipped(frame: pd.DataFrame, reason: str, count: int) -> None:
@@ -111,7 +198,9 @@ def clean_lightcurve(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise ValueError(f"lightcurve frame lacks columns {missing}")
-    skipped = Counter(frame.attrs.get(SKIPPED, {}))
+    attrs = dict(frame.attrs)
+    frame = with_trace_columns(frame)
+    skipped = Counter(attrs.get(SKIPPED, {}))
     mag = frame["mag"].to_numpy(dtype=float)
     err = frame["mag_err"].to_numpy(dtype=float)
     limit = frame["limit"].to_numpy(dtype=float)
@@ -140,5 +229,5 @@ def clean_lightcurve(frame: pd.DataFrame) -> pd.DataFrame:
     if len(cleaned) < before:
         skipped["duplicate"] += before - len(cleaned)
     cleaned = cleaned.sort_values("time", kind="stable").reset_index(drop=True)
-    cleaned.attrs[SKIPPED] = {reason: count for reason, count in skipped.items() if count}
+    cleaned.attrs = {**attrs, SKIPPED: {reason: count for reason, count in skipped.items() if count}}
     return cleaned

@@ -4,8 +4,10 @@ One ``values_list`` query, no model instances and no datetime objects: the
 database computes MJD (UTC) itself (SQLite ``julianday``, PostgreSQL epoch
 seconds), which is what makes 50,000 points take tens of milliseconds rather
 than a second. One entry per (source, band) with parallel arrays (MJD,
-magnitude, error for detections; MJD, limit for non-detections). Times are
-rounded to 1e-6 d (0.09 s), magnitudes to 1e-4 mag: the plot needs no more.
+magnitude, error for detections; MJD, limit for non-detections), with what the
+plot shows for it: the survey's pretty name, the physical band, its colour
+(bhtom_base.bands) and the survey's marker shape. Times are rounded to 1e-6 d
+(0.09 s), magnitudes to 1e-4 mag: the plot needs no more.
 """
 from __future__ import annotations
 
@@ -17,6 +19,10 @@ from django.db.models import F, FloatField, Func
 from guardian.shortcuts import get_objects_for_user
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
+
+from .bands import band_colour, band_label, survey_symbols
+from .selection import Selection
+from .sources import data_sources
 
 MJD_UNIX_EPOCH = 40587.0
 SECONDS_PER_DAY = 86400.0
@@ -61,9 +67,9 @@ def visible_photometry(target: Target, user):
     return queryset
 
 
-def _rows(target: Target, user):
+def _rows(target: Target, user, selection: Selection):
     # No ORDER BY: the plot does not need sorted points and sorting 50,000 rows costs a third of the query.
-    queryset = visible_photometry(target, user).order_by()
+    queryset = selection.filter(visible_photometry(target, user)).order_by()
     if connection.vendor in ("sqlite", "postgresql"):
         queryset = queryset.annotate(
             mjd=MJD(F("timestamp")), mag=Round4(F("brightness")), err=Round4(F("brightness_error")),
@@ -83,10 +89,14 @@ def _round4(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def lightcurve_payload(target: Target, user) -> dict:
+def survey_pretty_names() -> dict[str, str]:
+    return {name: str(getattr(source, "pretty_name", name)) for name, source in data_sources().items()}
+
+
+def lightcurve_payload(target: Target, user, selection: Selection = Selection()) -> dict:
     series: dict[tuple[str, str], dict] = {}
     count = 0
-    for time, source, band, mag, err, limit in _rows(target, user):
+    for time, source, band, mag, err, limit in _rows(target, user, selection):
         if mag is None and limit is None:
             continue
         key = (source or "", band or "")
@@ -102,5 +112,10 @@ def lightcurve_payload(target: Target, user) -> dict:
             entry["lt"].append(time)
             entry["lim"].append(limit)
         count += 1
+    pretty = survey_pretty_names()
+    symbols = survey_symbols([source for source, _ in series], known=list(pretty))
+    for (source, band), entry in series.items():
+        entry.update(survey=pretty.get(source, source or "unknown survey"), band_label=band_label(band),
+                     colour=band_colour(band), symbol=symbols[source])
     return {"target": target.name, "time": "mjd_utc", "points": count,
-            "series": sorted(series.values(), key=lambda entry: (entry["source"], entry["band"]))}
+            "series": sorted(series.values(), key=lambda entry: (entry["survey"], entry["band"]))}

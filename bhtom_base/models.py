@@ -52,3 +52,36 @@ class LightcurveUpdateState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target} / {self.source}: {self.get_status_display()}"
+
+
+class TargetLightcurveSummary(models.Model):
+    """A target's latest photometry at a glance, for the target list (one row per target).
+
+    Written by :func:`bhtom_base.summary.refresh_summary` at the end of every
+    successful update, so the list reads it with one join instead of a query
+    per row.
+    """
+
+    target = models.OneToOneField(Target, on_delete=models.CASCADE, primary_key=True,
+                                  related_name="lightcurve_summary")
+    last_mag = models.FloatField(null=True, blank=True, db_index=True, help_text="latest detection (mag)")
+    last_mag_error = models.FloatField(null=True, blank=True)
+    last_band = models.CharField(max_length=100, blank=True, default="")
+    last_source = models.CharField(max_length=100, blank=True, default="")
+    last_mag_time = models.DateTimeField(null=True, blank=True)
+    last_point = models.DateTimeField(null=True, blank=True, db_index=True,
+                                      help_text="latest point of any kind (detection or limit)")
+    points = models.IntegerField(default=0)
+    baseline_mag = models.FloatField(null=True, blank=True,
+                                     help_text="median of the band's earlier points within the baseline window")
+    brightening = models.FloatField(null=True, blank=True,
+                                    help_text="baseline minus the latest points' mean (mag; positive = brighter)")
+    brightened = models.BooleanField(default=False, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "lightcurve summary"
+        verbose_name_plural = "lightcurve summaries"
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.last_mag} {self.last_band}"

@@ -22,17 +22,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 from tom_targets.models import Target
 
+from . import conf
 from .models import FINISHED_STATUSES, LightcurveUpdateState, UpdateStatus
 
 
 def queued_lease() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "BHTOM_QUEUED_LEASE_SECONDS", 6 * 3600)))
+    return timedelta(seconds=float(conf.setting("BHTOM_QUEUED_LEASE_SECONDS")))
 
 
 def due_pairs(pairs: list[tuple[Target, str]], classes: dict | None = None) -> list[tuple[Target, str]]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils.module_loading import import_string
 from tom_targets.models import Target, TargetExtra
 
+from . import conf
 from .registry import broker_classes
 
 
@@ -24,7 +24,7 @@ def data_sources() -> dict[str, object]:
     found: dict[str, object] = {}
     for name, cls in broker_classes().items():
         found[name] = cls.data_source
-    registry = getattr(settings, "BHTOM_DATA_SOURCE_REGISTRY", None)
+    registry = conf.setting("BHTOM_DATA_SOURCE_REGISTRY")
     if registry:
         for source in import_string(registry):
             found.setdefault(source.name, source)

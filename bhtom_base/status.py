@@ -11,6 +11,8 @@ from .models import FINISHED_STATUSES, LightcurveUpdateState, UpdateStatus
 from .registry import broker_classes
 from .scheduling import busy_text
 
+PROBLEM_STATUSES = (UpdateStatus.FAILED, UpdateStatus.NOT_CONFIGURED, UpdateStatus.NO_SURVEY_NAME)
+
 
 @dataclass
 class SourceStatus:
@@ -27,6 +29,26 @@ class SourceStatus:
     @property
     def finished(self) -> bool:
         return self.status not in (UpdateStatus.QUEUED, UpdateStatus.RUNNING)
+
+    @property
+    def prominent(self) -> bool:
+        """Shown on its own line: it has points, is busy, or failed. The rest is folded away."""
+        if self.status == UpdateStatus.DONE:
+            return self.total_points > 0
+        return self.status in (UpdateStatus.QUEUED, UpdateStatus.RUNNING, UpdateStatus.FAILED)
+
+    @property
+    def folded_label(self) -> str:
+        return "no points" if self.status == UpdateStatus.DONE else self.label
+
+
+def folded_summary(folded: list[SourceStatus]) -> str:
+    """``"3 not in this survey, 2 not configured"``: the folded sources counted by what they are."""
+    counts: dict[str, int] = {}
+    for entry in folded:
+        counts[entry.folded_label] = counts.get(entry.folded_label, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{count} {label}" for label, count in ordered)
 
 
 def source_statuses(target: Target) -> list[SourceStatus]:
@@ -45,8 +67,7 @@ def source_statuses(target: Target) -> list[SourceStatus]:
         result.append(SourceStatus(
             name, survey, state.status, UpdateStatus(state.status).label,
             new_points=state.new_points, total_points=state.total_points,
-            error=scrub_secrets(state.last_error)
-            if state.status in (UpdateStatus.FAILED, UpdateStatus.NOT_CONFIGURED) else "",
+            error=scrub_secrets(state.last_error) if state.status in PROBLEM_STATUSES else "",
             when=when, busy=busy_text(state),
         ))
     return result

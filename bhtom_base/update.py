@@ -9,22 +9,26 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import astropy.units as u
-from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
-from .broker import BHTOMBroker
+from . import conf
 from .credentials import scrub_secrets
 from .errors import BrokerError, NoSurveyName, NotConfigured
 from .ingest import build_rows, ingest_rows, write_lock
 from .lightcurve import clean_lightcurve
 from .models import LightcurveUpdateState, UpdateStatus
 from .report import LightcurveUpdateReport
+from .summary import record_summary
+
+if TYPE_CHECKING:
+    from .broker import BHTOMBroker
 
 logger = logging.getLogger("bhtom.update")
 
@@ -34,7 +38,7 @@ UP_TO_DATE = "up_to_date"
 
 
 def running_lease() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "BHTOM_RUNNING_LEASE_SECONDS", 1800)))
+    return timedelta(seconds=float(conf.setting("BHTOM_RUNNING_LEASE_SECONDS")))
 
 
 def cadence_delta(broker: BHTOMBroker) -> timedelta | None:
@@ -117,6 +121,7 @@ def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = Fals
     report.error = scrub_secrets(report.error)  # a survey may echo the request, token included
     report.duration = time.monotonic() - started
     _record(state, broker, report, now)
+    record_summary(target, report)
     logger.info(report.summary())
     return report
 

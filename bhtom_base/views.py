@@ -22,11 +22,14 @@ from django.views import View
 from django.views.decorators.http import require_GET, require_POST
 from tom_targets.models import Target
 
+from .download_views import download_response, selection_for
 from .lightcurve_json import lightcurve_payload
 from .permissions import can_update, updatable_target, viewable_target
 from .registry import broker_classes
 from .scheduling import enqueue_pairs
-from .status import source_statuses
+from .selection import Selection, SelectionError
+from .status import folded_summary, source_statuses
+from .update_messages import update_message
 
 POLL_SECONDS = 2
 
@@ -42,16 +45,18 @@ def enqueue_target(target: Target) -> int:
 
 
 def queued_message(count: int, target: Target) -> str:
-    if count == 0:
-        return f"Every source of {target.name} is already queued or running."
-    return f"Queued {count} lightcurve update{'s' if count != 1 else ''} for {target.name}."
+    return update_message(count, target)
 
 
 def status_context(request: HttpRequest, target: Target) -> dict:
     statuses = source_statuses(target)
+    folded = [status for status in statuses if not status.prominent]
     return {
         "target": target,
         "statuses": statuses,
+        "shown_statuses": [status for status in statuses if status.prominent],
+        "folded_statuses": folded,
+        "folded_summary": folded_summary(folded),
         "all_finished": all(status.finished for status in statuses),
         "poll_seconds": POLL_SECONDS,
         "can_update": can_update(request.user, target),
@@ -79,7 +84,7 @@ def update_lightcurves(request: HttpRequest, pk: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return render_status_panel(request, target)
     messages.info(request, queued_message(count, target))
-    return redirect(reverse("targets:detail", kwargs={"pk": target.pk}) + "#bhtom-lightcurve")
+    return redirect(reverse("targets:detail", kwargs={"pk": target.pk}))  # top: heading, message, plot
 
 
 @require_GET
@@ -90,9 +95,20 @@ def update_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def lightcurve_data(request: HttpRequest, pk: int) -> HttpResponse:
-    """Columnar JSON of every point (view permission on the target), gzip when the client accepts it."""
+    """Columnar JSON of every point (view permission on the target), gzip when the client accepts it.
+
+    ``?source=``, ``start=``, ``end=`` select points; ``?format=csv|ecsv|votable`` gives the download instead.
+    """
     target = viewable_target(request.user, pk)
-    response = JsonResponse(lightcurve_payload(target, request.user), json_dumps_params={"separators": (",", ":")})
+    fmt = request.GET.get("format", "json").strip().lower()
+    if fmt != "json":
+        return download_response(request, target, fmt)
+    try:
+        selection = selection_for(request, target) if request.GET else Selection()
+    except SelectionError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    response = JsonResponse(lightcurve_payload(target, request.user, selection),
+                            json_dumps_params={"separators": (",", ":")})
     response["Cache-Control"] = "private, no-cache"
     if "gzip" in request.headers.get("Accept-Encoding", "") and len(response.content) > 1024:
         response.content = gzip.compress(response.content, compresslevel=1, mtime=0)
@@ -142,7 +158,7 @@ class CheckForNewDataView(View):
         target = updatable_target(request.user, self.target_id(request))
         count = enqueue_target(target)
         messages.info(request, queued_message(count, target))
-        return redirect(reverse("targets:detail", kwargs={"pk": target.pk}) + "#bhtom-lightcurve")
+        return redirect(reverse("targets:detail", kwargs={"pk": target.pk}))  # top: heading, message, plot
 
 
 # -- plotly.js, once, from the plotly package ------------------------------------------------

@@ -1,10 +1,8 @@
 """Test settings: the site's settings with fast retries and no network beyond 127.0.0.1."""
 from settings import *  # noqa: F401,F403
-from settings import BHTOM_HTTP
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 BHTOM_HTTP = {
-    **BHTOM_HTTP,
     "connect_timeout": 2.0,
     "read_timeout": 3.0,
     "retries": 2,

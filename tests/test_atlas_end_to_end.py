@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import math
 
 import pytest
 from astropy.time import Time
@@ -10,14 +11,17 @@ from django.core.management.base import CommandError
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
+from bhtom_base.broker import BRIGHTNESS_KEY
 from bhtom_base.models import LightcurveUpdateState
+from bhtom_base.survey_names import set_survey_name
 from tests.replay_handlers import atlas as server
 
 pytestmark = pytest.mark.django_db
 
-# Counted in tests/brokers/test_atlas_parse.py from the raw file: 996 detections (S/N >= 5) and
-# 22 non-detections with a valid mag5sig in c and o.
-DETECTIONS, LIMITS = 996, 22
+# Counted in tests/brokers/test_atlas_parse.py from the raw file (a 13.5 mag star on reduced images):
+# 909 detections pass the ATLAS FAQ cuts; none of its S/N < 5 rows is a limit (each fails a cut).
+DETECTIONS, LIMITS = 909, 0
+SKIPPED = 1042 - 909
 
 
 def run(*args) -> str:
@@ -55,17 +59,20 @@ def test_queue_poll_result_and_second_run_inserts_nothing(atlas, target):
     assert stored.filter(brightness__isnull=False).count() == DETECTIONS
     assert set(stored.values_list("bandpass", flat=True)) == {"c(ATLAS)", "o(ATLAS)"}
     first = stored.order_by("timestamp").first()
-    assert (first.brightness, first.brightness_error, first.bandpass) == (13.616, 0.003, "o(ATLAS)")
-    assert abs(Time(first.timestamp).mjd - 58037.635279) < 1e-8
+    assert (first.brightness, first.bandpass) == (13.616, "o(ATLAS)")
+    assert first.brightness_error == pytest.approx(2.5 / math.log(10) * 44 / 12984)  # not dm = 0.003
+    assert abs((Time(first.timestamp) - Time(58037.635279, format="mjd")).sec - 15) < 1e-3  # mid-exposure
+    assert first.value["point_id"] == "02a58037o0713o" and first.value["survey_time"] == "58037.635279"
     assert "/forcedphot/static/results/job" in first.source_location
     # one task queued from the start of ATLAS, polled until done, read, then deleted
     assert server.QUEUED[0]["mjd_min"] == "57000.00000"
     assert server.QUEUED[0]["ra"] == "123.847540" and server.QUEUED[0]["dec"] == "-38.989830"
+    assert server.QUEUED[0]["use_reduced"] == "True"  # a target not marked as a transient: its total flux
     polls = [r for r in atlas.requests_to("/forcedphot/queue/1000/") if r.method == "GET"]
     assert len(polls) == 2 and len(server.DELETED) == 1
     state = LightcurveUpdateState.objects.get(target=target, source="ATLAS")
     assert (state.status, state.new_points, state.total_points) == ("done", DETECTIONS + LIMITS, DETECTIONS + LIMITS)
-    assert state.skipped_rows == 5 + 4 + 15
+    assert state.skipped_rows == SKIPPED
     assert "ASASSN-21qj" in output
 
     run("ASASSN-21qj", "--source", "ATLAS")
@@ -75,6 +82,26 @@ def test_queue_poll_result_and_second_run_inserts_nothing(atlas, target):
     # incremental: the second task starts one day before the last stored point
     last_mjd = Time(state.last_point).mjd
     assert float(server.QUEUED[1]["mjd_min"]) == pytest.approx(last_mjd - 1, abs=1e-4)
+
+
+def test_a_transient_is_measured_on_difference_images(atlas):
+    transient = Target.objects.create(name="SkyPortal example", type="SIDEREAL", ra=342.4596, dec=51.2634)
+    set_survey_name(transient, BRIGHTNESS_KEY, "difference")
+    run("SkyPortal example", "--source", "ATLAS")
+    assert server.QUEUED[0]["use_reduced"] == "False"
+    stored = rows(transient)
+    assert stored.count() == 5 and stored.filter(limit__isnull=False).count() == 0
+    assert sorted(stored.values_list("brightness", flat=True)) == [16.177, 16.258, 16.451, 16.582, 17.223]
+
+
+def test_a_task_measured_on_other_images_than_asked_is_a_recorded_error(atlas, target):
+    set_survey_name(target, BRIGHTNESS_KEY, "difference")  # the recording was made on reduced images
+    with pytest.raises(CommandError, match="1 of 1 updates failed"):
+        run("ASASSN-21qj", "--source", "ATLAS")
+    state = LightcurveUpdateState.objects.get(target=target, source="ATLAS")
+    assert state.status == "failed"
+    assert "measured reduced images where difference images were asked" in state.last_error
+    assert rows(target).count() == 0 and len(server.DELETED) == 1
 
 
 def test_throttled_queue_and_poll_are_waited_out(atlas, target):

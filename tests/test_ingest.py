@@ -92,3 +92,18 @@ def test_an_observer_of_the_frame_is_kept(target):
     values = list(PhotometryReducedDatum.objects.filter(target=target).values_list("value", flat=True))
     assert values == [{"observer": "ASAS-SN bf"}] * 5
     assert PhotometryReducedDatum.objects.filter(target=target, value__observer="ASAS-SN bf").count() == 5
+
+
+def test_each_row_keeps_the_surveys_point_id_and_original_time(target):
+    data = clean_lightcurve(make_lightcurve(
+        time=pd.to_datetime(TIMES[:3], utc=True), mag=[15.0, 15.5, np.nan], mag_err=[0.01, 0.02, np.nan],
+        band="G", limit=[np.nan, np.nan, 19.5], point_id=["101", "102", ""],
+        survey_time=[2458849.5, "2020-01-02T03:04:05.123456", np.nan], time_system=["JD TCB", "ISO UTC", ""],
+    ))
+    ingest(target, data)
+    values = [row.value for row in PhotometryReducedDatum.objects.filter(target=target).order_by("timestamp")]
+    assert values == [
+        {"observer": "Gaia", "point_id": "101", "survey_time": 2458849.5, "time_system": "JD TCB"},
+        {"observer": "Gaia", "point_id": "102", "survey_time": "2020-01-02T03:04:05.123456", "time_system": "ISO UTC"},
+        {"observer": "Gaia"},
+    ]

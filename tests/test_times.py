@@ -5,6 +5,7 @@ import numpy as np
 from astropy.time import Time
 
 from bhtom2.brokers.ztf_alerce import parse as parse_alerce
+from bhtom_base.lightcurve import ParseContext
 from bhtom_base.times import isot_to_utc, jd_to_utc, mjd_to_utc
 
 
@@ -39,7 +40,7 @@ def test_hjd_parsers_count_an_absurd_time_instead_of_failing():
     from bhtom2.brokers.kmtnet import parse_pysis
     from bhtom2.brokers.ogle_ews import parse as parse_ogle
 
-    ogle = parse_ogle(b"1e300 15.0 0.01 1.0 100\n2456800.5 15.0 0.01 1.0 100\n", ra=268.2, dec=-29.6)
+    ogle = parse_ogle(b"1e300 15.0 0.01 1.0 100\n2456800.5 15.0 0.01 1.0 100\n", ParseContext(ra=268.2, dec=-29.6))
     kmt = parse_pysis(b"1e300 0 0 15.0 0.01 2.0 100 1.0\n7000.5 0 0 15.0 0.01 2.0 100 1.0\n", site="C", band="I")
     for frame in (ogle, kmt):
         assert frame["time"].isna().sum() == 1 and frame["time"].notna().sum() == 1

@@ -30,10 +30,11 @@ def test_excerpt_is_in_the_tested_file(path, code):
     assert code in source or textwrap.dedent(code) in source, f"tutorial block no longer matches {path}"
 
 
-def test_the_export_line_names_a_real_setting():
-    from bhtom2.settings_helpers import survey_urls
+def test_the_export_line_names_a_real_setting(monkeypatch):
+    from bhtom_base import conf
 
-    assert survey_urls({"BHTOM_URL_GAIA": "http://127.0.0.1:8765"})["GAIA"] == "http://127.0.0.1:8765"
+    monkeypatch.setenv("BHTOM_URL_GAIA", "http://127.0.0.1:8765")
+    assert conf.survey_url("GAIA") == "http://127.0.0.1:8765"
 
 
 @pytest.mark.slow

@@ -37,38 +37,52 @@ def count(target, source: str, band: str | None = None) -> int:
 
 
 def test_neowise_points_quality_cuts_and_no_coverage(replay, targets):
-    run("--source", "NEOWISE")
+    with pytest.raises(CommandError, match="1 of 3 updates failed"):
+        run("--source", "NEOWISE")
     # Counted in tests/brokers/test_wise_parse.py from the raw tables.
-    assert count(targets["Gaia20fnr"], "NEOWISE", "W1(NEOWISE)") == 280
-    assert count(targets["Gaia20fnr"], "NEOWISE", "W2(NEOWISE)") == 281
     assert count(targets["ASASSN-21qj"], "NEOWISE", "W1(NEOWISE)") == 298
     assert count(targets["ASASSN-21qj"], "NEOWISE", "W2(NEOWISE)") == 297
     assert count(targets["origin"], "NEOWISE") == 0
     origin = LightcurveUpdateState.objects.get(target=targets["origin"], source="NEOWISE")
     assert (origin.status, origin.total_points) == ("done", 0)
-    point = PhotometryReducedDatum.objects.filter(target=targets["Gaia20fnr"], bandpass="W1(NEOWISE)",
-                                                  brightness=10.582).get()
-    assert (point.brightness_error, point.telescope, point.limit) == (0.016, "WISE", None)
+    point = PhotometryReducedDatum.objects.filter(target=targets["ASASSN-21qj"], bandpass="W1(NEOWISE)",
+                                                  brightness=11.334).get()
+    assert (point.brightness_error, point.telescope, point.limit) == (0.020, "WISE", None)
+    assert point.value["survey_time"] == 58227.64203649
+    assert point.value["time_system"] == "MJD UTC (mid-point of the frame)"
     request = replay.requests_to(GATOR)[0]
     assert request.query["catalog"] == "neowiser_p1bs_psd" and request.query["radius"] == "3"
     selected = set(request.query["selcols"].split(","))
-    assert {"qual_frame", "cc_flags", "ph_qual", "w1mpro", "w2sigmpro", "mjd"} <= selected
+    assert {"qual_frame", "qi_fact", "saa_sep", "moon_masked", "cc_flags", "ph_qual", "w1mpro", "w2sigmpro",
+            "mjd"} <= selected
     assert "constraints" not in request.query
 
     replay.clear_requests()
-    run("Gaia20fnr", "--source", "NEOWISE", "--force")
-    run("Gaia20fnr", "--source", "NEOWISE")
-    assert count(targets["Gaia20fnr"], "NEOWISE") == 561
-    state = LightcurveUpdateState.objects.get(target=targets["Gaia20fnr"], source="NEOWISE")
+    run("ASASSN-21qj", "--source", "NEOWISE", "--force")
+    run("ASASSN-21qj", "--source", "NEOWISE")
+    assert count(targets["ASASSN-21qj"], "NEOWISE") == 595
+    state = LightcurveUpdateState.objects.get(target=targets["ASASSN-21qj"], source="NEOWISE")
     assert (state.status, state.new_points) == ("done", 0)
     assert replay.requests_to(GATOR)[-1].query["constraints"].startswith("mjd>")
+
+
+def test_neowise_answer_without_quality_columns_stores_nothing(replay, targets):
+    """The demo's Gaia20fnr table (recorded without flags) held W2 points at 6.07 and 8.55 mag."""
+    with pytest.raises(CommandError, match="1 of 1 updates failed"):
+        run("Gaia20fnr", "--source", "NEOWISE")
+    state = LightcurveUpdateState.objects.get(target=targets["Gaia20fnr"], source="NEOWISE")
+    assert state.status == "failed"
+    assert "lacks the quality columns ['qual_frame', 'cc_flags', 'ph_qual']" in state.last_error
+    assert count(targets["Gaia20fnr"], "NEOWISE") == 0
 
 
 def test_allwise_is_fetched_once(replay, targets):
     run("Gaia20fnr", "--source", "ALLWISE")
     assert count(targets["Gaia20fnr"], "ALLWISE", "W1(AllWISE)") == 34
     assert count(targets["Gaia20fnr"], "ALLWISE", "W2(AllWISE)") == 34
-    assert replay.requests_to(GATOR)[0].query["catalog"] == "allwise_p3as_mep"
+    request = replay.requests_to(GATOR)[0]
+    assert request.query["catalog"] == "allwise_p3as_mep"
+    assert {"qi_fact", "saa_sep", "moon_masked", "cc_flags", "w2sigmpro_ep"} <= set(request.query["selcols"].split(","))
     state = LightcurveUpdateState.objects.get(target=targets["Gaia20fnr"], source="ALLWISE")
     assert state.status == "done" and state.next_due is None
     replay.clear_requests()
@@ -106,9 +120,9 @@ def test_failures_are_recorded_errors_with_no_rows(replay, targets, source, faul
 
 def test_sources_without_credentials_do_not_fail_the_run(replay, targets):
     """ATLAS and TNS without credentials next to a working NEOWISE: exit status 0, summary says why."""
-    output = run("Gaia20fnr", "--source", "ATLAS", "--source", "TNS", "--source", "NEOWISE")  # no CommandError
+    output = run("ASASSN-21qj", "--source", "ATLAS", "--source", "TNS", "--source", "NEOWISE")  # no CommandError
     assert "3 updates: 1 done, 2 not configured" in output
     assert "ATLAS_TOKEN is not set" in output and "TNS_API_KEY, TNS_BOT_ID, TNS_BOT_NAME are not set" in output
-    states = dict(LightcurveUpdateState.objects.filter(target=targets["Gaia20fnr"]).values_list("source", "status"))
+    states = dict(LightcurveUpdateState.objects.filter(target=targets["ASASSN-21qj"]).values_list("source", "status"))
     assert states == {"ATLAS": "not_configured", "TNS": "not_configured", "NEOWISE": "done"}
-    assert count(targets["Gaia20fnr"], "NEOWISE") == 561
+    assert count(targets["ASASSN-21qj"], "NEOWISE") == 595

@@ -123,6 +123,9 @@ def test_ztf_dr_nothing_in_the_cone_is_no_survey_name(replay):
 
 # -- ZTF alerts (ALeRCE) --------------------------------------------------------------
 
+DETECTIONS = "alerce/ZTF18abbuksn_detections_first43.json"
+NON_DETECTIONS = "alerce/ZTF18abbuksn_non_detections_first7.json"
+
 
 @pytest.fixture
 def variable():
@@ -131,48 +134,72 @@ def variable():
                                  dec=39.09800386874637)
 
 
-def test_alerce_cone_finds_the_object_then_detections_and_limits_are_stored(variable, replay):
+def test_alerce_cone_finds_the_object_and_the_star_is_stored_as_its_corrected_magnitudes(variable, replay):
     run("ZTF18abbuksn-star", "--source", "ZTF")
     assert TargetExtra.objects.get(target=variable, key="ZTF").value == "ZTF18abbuksn"
     (cone,) = replay.requests_to("/ztf/v1/objects")[:1]
     assert (cone.path, cone.query["radius"]) == ("/ztf/v1/objects", "2")
+    assert [r.path for r in replay.requests_to("/ztf/v1/objects/ZTF18abbuksn")] == [
+        "/ztf/v1/objects/ZTF18abbuksn", "/ztf/v1/objects/ZTF18abbuksn/detections",
+        "/ztf/v1/objects/ZTF18abbuksn/non_detections"]
 
-    detections = [d for d in json.loads(fixture_bytes("alerce/ZTF18abbuksn_detections_first8.json"))
-                  if d["isdiffpos"] == 1]
-    limits = json.loads(fixture_bytes("alerce/ZTF18abbuksn_non_detections_first7.json"))
+    detections = json.loads(fixture_bytes(DETECTIONS))
     stored = rows_of(variable, "ZTF")
-    assert stored.count() == len(detections) + len(limits) == 14
-    assert stored.filter(limit__isnull=False, brightness__isnull=True).count() == 7
-    assert sorted(stored.filter(limit__isnull=True).values_list("brightness", flat=True)) == sorted(
-        d["magpsf"] for d in detections)
-    assert stored.filter(bandpass="g(ZTF)").count() == 7 + 5 and stored.filter(bandpass="r(ZTF)").count() == 2
-    first = stored.order_by("timestamp").first()
-    assert abs((first.timestamp - utc(58286.42961810017)).total_seconds()) < 1e-3
-    assert (first.brightness, first.brightness_error) == (17.579912, 0.025473464)
+    assert stored.count() == len(detections) == 43
+    assert not stored.filter(limit__isnull=False).exists()  # difference-image limits of a star: no change
+    by_candid = {row.value["point_id"]: row for row in stored}
+    for detection in detections:
+        row = by_candid[detection["candid"]]
+        error = detection["sigmapsf_corr"] if detection["sigmapsf_corr"] < 100 else detection["sigmapsf_corr_ext"]
+        assert (row.brightness, row.brightness_error) == (detection["magpsf_corr"], error)
+        assert row.bandpass == {1: "g(ZTF)", 2: "r(ZTF)"}[detection["fid"]]
+        assert abs((row.timestamp - utc(detection["mjd"])).total_seconds() - 15) < 1e-3
+        assert row.value == {"observer": "ZTF (ALeRCE)", "point_id": detection["candid"],
+                             "survey_time": detection["mjd"], "time_system": "MJD UTC, exposure start"}
+    g = stored.filter(bandpass="g(ZTF)").order_by("timestamp").values_list("brightness", flat=True)[:7]
+    assert all(15.44 <= value <= 15.54 for value in g)  # issue #18: stored 17.58-18.55 before
     state = state_of(variable, "ZTF")
-    assert (state.status, state.new_points, state.skipped_rows) == ("done", 14, 1)  # one negative difference
+    assert (state.status, state.new_points, state.skipped_rows) == ("done", 43, 7)
 
     run("ZTF18abbuksn-star", "--source", "ZTF")
     state.refresh_from_db()
-    assert (state.status, state.new_points, state.total_points) == ("done", 0, 14)
+    assert (state.status, state.new_points, state.total_points) == ("done", 0, 43)
+
+
+def test_alerce_person_says_difference_positive_differences_and_limits(variable, replay):
+    TargetExtra.objects.create(target=variable, key="ZTF", value="ZTF18abbuksn")
+    TargetExtra.objects.create(target=variable, key="bhtom_brightness", value="difference")
+    run("ZTF18abbuksn-star", "--source", "ZTF")
+    positive = [d for d in json.loads(fixture_bytes(DETECTIONS)) if d["isdiffpos"] == 1]
+    limits = json.loads(fixture_bytes(NON_DETECTIONS))
+    stored = rows_of(variable, "ZTF")
+    assert stored.count() == len(positive) + len(limits) == 14
+    assert sorted(stored.filter(limit__isnull=True).values_list("brightness", flat=True)) == sorted(
+        d["magpsf"] for d in positive)
+    assert sorted(stored.filter(brightness__isnull=True).values_list("limit", flat=True)) == sorted(
+        d["diffmaglim"] for d in limits)
+    assert state_of(variable, "ZTF").skipped_rows == 36  # negative differences
 
 
 def test_alerce_limits_show_as_limits_on_the_tom_target_page(variable, replay, client, django_user_model):
+    TargetExtra.objects.create(target=variable, key="bhtom_brightness", value="difference")
     run("ZTF18abbuksn-star", "--source", "ZTF")
     client.force_login(django_user_model.objects.create_superuser("admin", "a@example.org", "pw"))
     html = " ".join(client.get(f"/targets/{variable.pk}/").content.decode().split())
-    # the target page's table of latest points prefixes a limit with ">"
-    shown = {text: text in html for text in ("g(ZTF)", "r(ZTF)", "<td>&gt;20.1306</td>", "<td>17.579912</td>",
-                                             "<td>&gt;17.5799")}
-    assert shown == {"g(ZTF)": True, "r(ZTF)": True, "<td>&gt;20.1306</td>": True, "<td>17.579912</td>": True,
-                     "<td>&gt;17.5799": False}
+    # the target page's table of latest points prefixes a limit with ">" and rounds to the error's precision
+    cells = ('<td class="text-end">&gt;20.131</td>', '<td class="text-end">17.580</td>',
+             '<td class="text-end">0.025</td>', "&gt;17.58")
+    shown = {text: text in html for text in ("g(ZTF)", "r(ZTF)", *cells)}
+    assert shown == {"g(ZTF)": True, "r(ZTF)": True, cells[0]: True, cells[1]: True, cells[2]: True,
+                     cells[3]: False}
 
 
 def test_alerce_detection_and_limit_at_the_same_time_and_band_are_both_stored(variable, replay):
     """Derived answer: the recorded first non-detection moved onto the first detection's time and band."""
     TargetExtra.objects.create(target=variable, key="ZTF", value="ZTF18abbuksn")
-    detection = json.loads(fixture_bytes("alerce/ZTF18abbuksn_detections_first8.json"))[0]
-    limit = json.loads(fixture_bytes("alerce/ZTF18abbuksn_non_detections_first7.json"))[0]
+    TargetExtra.objects.create(target=variable, key="bhtom_brightness", value="difference")
+    detection = json.loads(fixture_bytes(DETECTIONS))[0]
+    limit = json.loads(fixture_bytes(NON_DETECTIONS))[0]
     same = {**limit, "mjd": detection["mjd"], "fid": detection["fid"]}
     replay.inject(path="/ztf/v1/objects/ZTF18abbuksn/non_detections", body=json.dumps([same]),
                   content_type="application/json")
@@ -185,27 +212,52 @@ def test_alerce_detection_and_limit_at_the_same_time_and_band_are_both_stored(va
 # -- ANTARES ------------------------------------------------------------------------------
 
 
-def test_antares_locus_by_antares_id_limits_and_detection(replay):
+@pytest.fixture
+def dimmer():
     target = Target.objects.create(name="ZTF20aafqubg", type="SIDEREAL", ra=50.848047, dec=37.4677681)
     TargetExtra.objects.create(target=target, key="ANTARES", value="ANT2020nb5h6")
+    return target
+
+
+def recorded_antares_rows() -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(
+        fixture_bytes("antares/ZTF20aafqubg_lightcurve_first62rows.csv").decode())))
+
+
+def test_antares_star_locus_is_stored_as_its_corrected_magnitude(dimmer, replay):
     run("ZTF20aafqubg", "--source", "ANTARES")
-    recorded = list(csv.DictReader(io.StringIO(
-        fixture_bytes("antares/ZTF20aafqubg_lightcurve_first33rows.csv").decode())))
-    stored = rows_of(target, "ANTARES")
-    assert stored.count() == len(recorded) == 33
-    limits = stored.filter(brightness__isnull=True)
-    assert limits.count() == sum(row["ant_mag"] == "" for row in recorded) == 32
-    assert limits.filter(bandpass="R(ANTARES)").count() == 17 and limits.filter(bandpass="g(ANTARES)").count() == 15
-    detection = stored.get(brightness__isnull=False)
-    assert (detection.brightness, detection.brightness_error, detection.limit) == (
-        17.15279769897461, 0.1963560730218887, None)
-    assert abs((detection.timestamp - utc(58867.16378469998)).total_seconds()) < 1e-3
-    assert detection.telescope == "ZTF" and detection.value == {"observer": "ZTF (ANTARES)"}
+    detections = [row for row in recorded_antares_rows() if row["ant_mag"] != ""]
+    stored = rows_of(dimmer, "ANTARES")
+    assert stored.count() == len(detections) == 7 and not stored.filter(limit__isnull=False).exists()
+    by_alert = {row.value["point_id"]: row for row in stored}
+    for recorded in detections:
+        row = by_alert[recorded["alert_id"]]
+        assert (row.brightness, row.brightness_error) == (
+            float(recorded["ant_mag_corrected"]), float(recorded["ant_magerr_corrected"]))
+        assert row.bandpass == f"{recorded['ant_passband']}(ANTARES)" and row.telescope == "ZTF"
+        assert abs((row.timestamp - utc(float(recorded["ant_mjd"]))).total_seconds() - 15) < 1e-3
+        assert row.value == {"observer": "ZTF (ANTARES)", "point_id": recorded["alert_id"],
+                             "survey_time": float(recorded["ant_mjd"]), "time_system": "MJD UTC, exposure start"}
+    first = stored.order_by("timestamp").first()
+    assert round(first.brightness, 2) == 15.54  # issue #18: ant_mag 17.15 was stored
     assert [r.path for r in replay.requests_to("/v1/loci")] == ["/v1/loci/ANT2020nb5h6"]
+    state = state_of(dimmer, "ANTARES")
+    assert (state.status, state.new_points, state.skipped_rows) == ("done", 7, 55)
 
     run("ZTF20aafqubg", "--source", "ANTARES")
-    state = state_of(target, "ANTARES")
-    assert (state.status, state.new_points, state.total_points) == ("done", 0, 33)
+    state.refresh_from_db()
+    assert (state.status, state.new_points, state.total_points) == ("done", 0, 7)
+
+
+def test_antares_person_says_difference_limits_are_stored_as_limits(dimmer, replay):
+    TargetExtra.objects.create(target=dimmer, key="bhtom_brightness", value="difference")
+    run("ZTF20aafqubg", "--source", "ANTARES")
+    limits = [row for row in recorded_antares_rows() if row["ant_mag"] == ""]
+    stored = rows_of(dimmer, "ANTARES")
+    assert stored.count() == stored.filter(brightness__isnull=True).count() == len(limits) == 55
+    assert stored.filter(bandpass="R(ANTARES)").count() == 28 and stored.filter(bandpass="g(ANTARES)").count() == 27
+    assert sorted(stored.values_list("limit", flat=True)) == sorted(float(row["ant_maglim"]) for row in limits)
+    assert state_of(dimmer, "ANTARES").skipped_rows == 7  # the negative differences
 
 
 def test_antares_ztf_id_is_looked_up_in_the_locus_listing(replay):
@@ -244,8 +296,8 @@ def named_targets():
     TargetExtra.objects.create(target=star, key="ZTF", value="ZTF18abbuksn")
     locus = Target.objects.create(name="ZTF20aafqubg", type="SIDEREAL", ra=50.848047, dec=37.4677681)
     TargetExtra.objects.create(target=locus, key="ANTARES", value="ANT2020nb5h6")
-    return {"ZTF_DR8": (wd, IRSA, 1358), "ZTF": (star, "/ztf/v1/objects/ZTF18abbuksn/", 14),
-            "ANTARES": (locus, "/v1/loci/ANT2020nb5h6", 33)}
+    return {"ZTF_DR8": (wd, IRSA, 1358), "ZTF": (star, "/ztf/v1/objects/ZTF18abbuksn", 43),
+            "ANTARES": (locus, "/v1/loci/ANT2020nb5h6", 7)}
 
 
 @pytest.mark.parametrize("source", ["ZTF_DR8", "ZTF", "ANTARES"])

@@ -40,14 +40,14 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from astropy.time import Time
-from django.conf import settings
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
+from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.times import jd_to_utc
 
@@ -168,12 +168,12 @@ class AAVSOBroker(BHTOMBroker):
     facility_name = "AAVSO"
     observer_name = "AAVSO"
 
-    def parse(self, content: bytes) -> pd.DataFrame:
-        missing = getattr(settings, "BHTOM_AAVSO_MISSING_UNCERTAINTY", None)
+    def parse(self, content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
+        missing = conf.setting("BHTOM_AAVSO_MISSING_UNCERTAINTY")
         return parse(
             content,
-            obs_types=getattr(settings, "BHTOM_AAVSO_OBS_TYPES", DEFAULT_OBS_TYPES),
-            bands=getattr(settings, "BHTOM_AAVSO_BANDS", DEFAULT_BANDS),
+            obs_types=conf.setting("BHTOM_AAVSO_OBS_TYPES"),
+            bands=conf.setting("BHTOM_AAVSO_BANDS"),
             missing_uncertainty=None if missing in (None, "") else float(missing),
         )
 

@@ -1,24 +1,58 @@
-"""ANTARES broker (NOIRLab): the lightcurve of a locus (``ANTARES``).
+"""ANTARES broker (NOIRLab): the ZTF lightcurve of a locus (``ANTARES``).
 
 Plain HTTP on the ANTARES REST API (``{BHTOM_URL_ANTARES}`` =
 ``https://api.antares.noirlab.edu``); ``antares-client`` has its API URL baked
 in and brings its own HTTP stack, so it is not used.
 
 * ``GET /v1/loci/<locus_id>`` — one locus, JSON:API; ``data.attributes.lightcurve``
-  is a CSV text with one row per ZTF alert or upper limit.
+  is a CSV text with one row per ZTF alert or upper limit, and
+  ``data.attributes.properties`` holds ANTARES' locus properties (``is_corrected``).
 * ``GET /v1/loci?elasticsearch_query[locus_listing]=<query>`` — the loci whose
   ``properties.ztf_object_id`` is the given ZTF object id (listings carry no
   lightcurve), used when the target's ANTARES name is a ZTF id.
 
-Lightcurve rows: ``ant_mjd``, ``ant_passband`` (ZTF ``g``, ``R``, ``i``),
-``ant_mag`` +- ``ant_magerr`` for a detection, and ``ant_maglim`` (the difference
-image's limiting magnitude). A row with a magnitude is a detection (its
-``ant_maglim`` is then only the image's depth and is not stored); a row
-without one but with ``ant_maglim`` is an upper limit. Rows of other surveys'
-passbands (LSST ``u``...``y``) are counted and left out: this source stands for
-the ZTF photometry ANTARES serves.
+Lightcurve columns: ``alert_id`` (``ztf_candidate:<candid>`` or
+``ztf_upper_limit:<oid>-<pid>``), ``ant_mjd``, ``ant_passband`` (ZTF ``g``,
+``R``, ``i``), ``ant_mag`` +- ``ant_magerr`` (the difference image's PSF
+magnitude, ZTF ``magpsf``/``sigmapsf``), ``ant_maglim`` (its 5-sigma limit,
+``diffmaglim``), and where ANTARES found the source in the reference image
+``ant_mag_corrected`` +- ``ant_magerr_corrected`` (reference + difference) and
+``ant_magulim_corrected``/``ant_magllim_corrected`` (reference +- limit: the
+range a non-detected star lies in). These follow the ZTF team's recipe for
+variable stars (ztf-avro-alert, ``notebooks/Variable_star_lightcurves.ipynb``):
+for ZTF20aafqubg every recorded row gives one reference magnitude per band
+(g 15.322, R 14.310, the alert's ``ztf_magnr``), and each of its seven
+detections is the flux *lost* since the reference: g 15.322 minus ``ant_mag``
+17.15 in flux is 15.544 = ``ant_mag_corrected``.
 
-Times: ``ant_mjd`` is the MJD (UTC) of the ZTF exposure, read as UTC with astropy.
+What a stored point is:
+
+* **Total** (the source is in the reference image): a detection is
+  ``ant_mag_corrected`` +- ``ant_magerr_corrected``; detections without them are
+  left out and counted; upper limits are left out and counted (the difference
+  image's limit says "no change from the reference", not "fainter than").
+* **Difference** (a transient absent from the reference): a detection is
+  ``ant_mag`` +- ``ant_magerr``, unless the row's own corrected values show a
+  negative difference (``ant_mag_corrected`` fainter than the reference
+  ``(ulim + llim)/2`` in flux): that is no detection of the transient and is
+  left out and counted. ``ant_maglim`` of a row without a magnitude is a true
+  upper limit; on a detection row it is only the image's depth and not stored.
+
+Which one, per target: the person's choice (``bhtom_brightness``) wins; with
+``auto`` it is **total** when ANTARES corrected the locus: its property
+``is_corrected`` (ANTARES found a reference-image source at the alert's position,
+``ztf_distnr``, and computed the corrected magnitudes), or, where a locus has no
+such property, any corrected value in its lightcurve; otherwise **difference**.
+ANTARES serves no star/galaxy flag with the locus, so a transient on a galaxy's
+nucleus may be taken as "total": set the target to ``difference`` then.
+
+Rows of other surveys' passbands (LSST ``u``...``y``) are counted and left out:
+this source stands for the ZTF photometry ANTARES serves.
+
+Times: ``ant_mjd`` is ZTF's ``jd`` (UTC, exposure start) minus 2400000.5 (the
+recorded alerts show ``ztf_jd`` 2459048.9352431 for ``ant_mjd``
+59048.43524309993, with ``ztf_exptime`` 30). The stored time is mid-exposure,
+15 s later; ``value`` keeps ``ant_mjd`` as given and ``alert_id`` as ``point_id``.
 """
 from __future__ import annotations
 
@@ -35,7 +69,7 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, NoSurveyName, ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import empty_lightcurve, make_lightcurve
+from bhtom_base.lightcurve import Brightness, ParseContext, empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import load_json_object
 from bhtom_base.survey_names import get_survey_name
 from bhtom_base.times import mjd_to_utc
@@ -43,6 +77,9 @@ from bhtom_base.times import mjd_to_utc
 PASSBANDS = {"g": "g", "R": "R", "r": "R", "i": "i"}
 REQUIRED = ("ant_mjd", "ant_passband", "ant_mag", "ant_magerr", "ant_maglim")
 LISTING_SORT = "-properties.newest_alert_observation_time"
+HALF_EXPOSURE = pd.Timedelta(seconds=15)  # ZTF survey exposures are 30 s; ant_mjd is their start
+TIME_SYSTEM = "MJD UTC, exposure start"
+LIMIT_IN_REFERENCE = "difference-image limit (source in the reference: no change)"
 
 
 def _load_json(content: bytes, what: str) -> dict:
@@ -53,7 +90,7 @@ def _load_json(content: bytes, what: str) -> dict:
     return data
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """An ANTARES ``/v1/loci/<id>`` locus JSON -> standard frame (its lightcurve)."""
     data = _load_json(content, "ANTARES locus")
     locus = data.get("data")
@@ -61,20 +98,24 @@ def parse(content: bytes) -> pd.DataFrame:
         raise ParseError("an ANTARES locus listing, which carries no lightcurve, where a locus was expected")
     if not isinstance(locus, dict) or not isinstance(locus.get("attributes"), dict):
         raise ParseError("not an ANTARES locus: no data.attributes")
-    lightcurve = locus["attributes"].get("lightcurve")
+    attributes = locus["attributes"]
+    lightcurve = attributes.get("lightcurve")
     if lightcurve is None:
         raise ParseError(f"ANTARES locus {str(locus.get('id'))[:40]} has no lightcurve")
     if not isinstance(lightcurve, str):
         raise ParseError("ANTARES locus lightcurve is not CSV text")
-    return parse_lightcurve_csv(lightcurve)
+    properties = attributes.get("properties") if isinstance(attributes.get("properties"), dict) else {}
+    choice = context.brightness if context is not None else Brightness.AUTO
+    return parse_lightcurve_csv(lightcurve, choice=choice, is_corrected=_flag(properties.get("is_corrected")))
 
 
-def parse_lightcurve_csv(text: str) -> pd.DataFrame:
+def parse_lightcurve_csv(text: str, *, choice: Brightness = Brightness.AUTO,
+                         is_corrected: bool | None = None) -> pd.DataFrame:
     """The CSV text of a locus's lightcurve -> standard frame."""
     if not text.strip():
         return empty_lightcurve()
     try:
-        table = pd.read_csv(io.StringIO(text), dtype={"ant_passband": str})
+        table = pd.read_csv(io.StringIO(text), dtype={"ant_passband": str, "alert_id": str})
     except (ValueError, pd.errors.ParserError) as error:
         raise ParseError(f"unreadable ANTARES lightcurve CSV: {error}") from None
     table.columns = [str(column).strip() for column in table.columns]
@@ -82,28 +123,94 @@ def parse_lightcurve_csv(text: str) -> pd.DataFrame:
     if missing:
         raise ParseError(f"not an ANTARES lightcurve: no column(s) {', '.join(missing)}")
     skipped: dict[str, int] = {}
-    mjd = pd.to_numeric(table["ant_mjd"], errors="coerce").to_numpy(dtype=float)
-    mag = pd.to_numeric(table["ant_mag"], errors="coerce").to_numpy(dtype=float)
-    err = pd.to_numeric(table["ant_magerr"], errors="coerce").to_numpy(dtype=float)
-    maglim = pd.to_numeric(table["ant_maglim"], errors="coerce").to_numpy(dtype=float)
+    mjd = _column(table, "ant_mjd")
     band = table["ant_passband"].astype(str).str.strip().map(PASSBANDS)
     keep = np.isfinite(mjd)
-    if (~keep).any():
-        skipped["unreadable time"] = int((~keep).sum())
+    _count(skipped, "unreadable time", ~keep)
     other = keep & band.isna().to_numpy()
-    if other.any():
-        skipped["passband not ZTF g/R/i"] = int(other.sum())
+    _count(skipped, "passband not ZTF g/R/i", other)
     keep &= ~other
-    detected = np.isfinite(mag)
-    limit = np.where(detected, np.nan, maglim)
+
+    corrected = _Corrected.of(table)
+    brightness = decide_brightness(choice, is_corrected, corrected.any_value()[keep].any())
+    detected = np.isfinite(_column(table, "ant_mag"))
+    if brightness is Brightness.TOTAL:
+        _count(skipped, LIMIT_IN_REFERENCE, keep & ~detected)
+        keep &= detected
+        no_corrected = keep & ~(np.isfinite(corrected.mag) & np.isfinite(corrected.err))
+        _count(skipped, "no corrected magnitude (ANTARES)", no_corrected)
+        keep &= ~no_corrected
+        mag, err, limit = corrected.mag, corrected.err, None
+    else:
+        negative = keep & detected & corrected.fainter_than_reference()
+        _count(skipped, "negative difference (ANTARES corrected magnitude fainter than the reference)", negative)
+        keep &= ~negative
+        mag, err = _column(table, "ant_mag"), _column(table, "ant_magerr")
+        limit = np.where(detected, np.nan, _column(table, "ant_maglim"))
+    alert_id = table["alert_id"].fillna("").astype(str).to_numpy(dtype=object) if "alert_id" in table else ""
     return make_lightcurve(
-        time=mjd_to_utc(mjd[keep]).to_numpy(),
+        time=(mjd_to_utc(mjd[keep]) + HALF_EXPOSURE).to_numpy(),
         mag=mag[keep],
         mag_err=err[keep],
         band=band[keep].to_numpy(dtype=object),
-        limit=limit[keep],
+        limit=None if limit is None else limit[keep],
+        point_id=alert_id if isinstance(alert_id, str) else alert_id[keep],
+        survey_time=mjd[keep],
+        time_system=TIME_SYSTEM,
         skipped=skipped,
     )
+
+
+def decide_brightness(choice: Brightness, is_corrected: bool | None, has_corrected_values: bool) -> Brightness:
+    """TOTAL or DIFFERENCE for this locus: the person's choice, else whether ANTARES corrected it."""
+    if choice in (Brightness.TOTAL, Brightness.DIFFERENCE):
+        return choice
+    in_reference = is_corrected if is_corrected is not None else has_corrected_values
+    return Brightness.TOTAL if in_reference else Brightness.DIFFERENCE
+
+
+class _Corrected:
+    """ANTARES' reference-corrected columns of a lightcurve (NaN where absent)."""
+
+    def __init__(self, mag: np.ndarray, err: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> None:
+        self.mag, self.err, self.upper, self.lower = mag, err, upper, lower
+
+    @classmethod
+    def of(cls, table: pd.DataFrame) -> _Corrected:
+        return cls(*(_column(table, name) for name in (
+            "ant_mag_corrected", "ant_magerr_corrected", "ant_magulim_corrected", "ant_magllim_corrected")))
+
+    def any_value(self) -> np.ndarray:
+        return np.isfinite(self.mag) | np.isfinite(self.upper) | np.isfinite(self.lower)
+
+    def fainter_than_reference(self) -> np.ndarray:
+        """Where the corrected magnitude is fainter than the reference (reference -+ limit, mid-way in flux)."""
+        reference_flux = (_flux(self.upper) + _flux(self.lower)) / 2
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(reference_flux) & (_flux(self.mag) < reference_flux)
+
+
+def _flux(mag: np.ndarray) -> np.ndarray:
+    return 10 ** (-0.4 * mag)
+
+
+def _column(table: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in table.columns:
+        return np.full(len(table), np.nan)
+    return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
+
+
+def _flag(value) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _count(skipped: dict[str, int], reason: str, mask: np.ndarray) -> None:
+    if mask.any():
+        skipped[reason] = skipped.get(reason, 0) + int(mask.sum())
 
 
 def listing_query(ztf_object_id: str) -> str:

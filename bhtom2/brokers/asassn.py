@@ -47,7 +47,7 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.times import jd_to_utc
 
@@ -62,8 +62,9 @@ _COLUMNS = {
 }
 
 
-def parse(content: bytes, *, ra: float | None = None, dec: float | None = None) -> pd.DataFrame:
-    """A Sky Patrol CSV export (v1 or v2) -> standard frame; ``ra``/``dec`` (deg) for v2 times."""
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
+    """A Sky Patrol CSV export (v1 or v2) -> standard frame; the context's ``ra``/``dec`` (deg) for v2 times."""
+    ra, dec = (context.ra, context.dec) if context is not None else (None, None)
     text = decode_text(content, what=WHAT)
     reject_html(text, what=WHAT)
     lines = text.splitlines()
@@ -165,7 +166,3 @@ class ASASSNBroker(BHTOMBroker):
         # The export is always the whole lightcurve; the database skips what it has.
         return self.http.get(f"{self.base_url}/sky-patrol/coordinate/{survey_name}/export.csv")
 
-    def load_lightcurve(self, target: Target, since: datetime | None) -> tuple[pd.DataFrame, str]:
-        survey_name = self.resolve_survey_name(target)
-        fetched = self.fetch(target, survey_name, since)
-        return parse(fetched.content, ra=target.ra, dec=target.dec), fetched.url

@@ -28,14 +28,14 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
+from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.parsing import load_json_object
 from bhtom_base.times import mjd_to_utc
 
@@ -49,7 +49,7 @@ TOKEN_SETTING = "BHTOM_CPCS_DATA_ACCESS_TOKEN"
 TOKEN_VARIABLE = "CPCS_DATA_ACCESS_HASHTAG"
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """A ``get_alert_lc_data`` JSON answer -> standard frame."""
     data = load_json_object(content, what=WHAT)
     missing = [key for key in REQUIRED if key not in data]
@@ -128,7 +128,7 @@ class CPCSBroker(BHTOMBroker):
 
     @staticmethod
     def token() -> str:
-        return str(getattr(settings, TOKEN_SETTING, "") or "").strip()
+        return str(conf.setting(TOKEN_SETTING) or "").strip()
 
     def configuration_problem(self) -> str | None:
         if not self.token():

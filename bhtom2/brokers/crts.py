@@ -25,16 +25,14 @@ from datetime import datetime
 import astropy.units as u
 import numpy as np
 import pandas as pd
-from django.core.exceptions import ValidationError
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
-from bhtom_base.errors import NoSurveyName, ParseError
+from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import empty_lightcurve, make_lightcurve
+from bhtom_base.lightcurve import SURVEY_NAMES, ParseContext, empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import decode_text
-from bhtom_base.survey_names import set_survey_name
 from bhtom_base.times import mjd_to_utc
 
 NOT_COVERED = "not covered by CSS data"
@@ -69,7 +67,7 @@ def _tables(text: str) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """A CRTS cone-search result page -> standard frame of the nearest object (band CL)."""
     text = decode_text(content, what="CRTS cone-search page")
     if NOT_COVERED in text:
@@ -100,7 +98,9 @@ def parse(content: bytes) -> pd.DataFrame:
         skipped["unreadable row"] = int((~readable).sum())
     times = mjd_to_utc(mjd[readable]).to_numpy()
     frame = make_lightcurve(time=times, mag=mag[readable], mag_err=err[readable], band="CL", skipped=skipped)
-    frame.attrs["crts_id"] = nearest or (str(photometry["OBJ ID"].iloc[0]) if len(photometry) else None)
+    crts_id = nearest or (str(photometry["OBJ ID"].iloc[0]) if len(photometry) else None)
+    if crts_id and len(frame):
+        frame.attrs[SURVEY_NAMES] = {"CRTS": crts_id}
     return frame
 
 
@@ -136,6 +136,7 @@ class CRTSBroker(BHTOMBroker):
     default_cross_match_max_separation = 6 * u.arcsec
     facility_name = "CSS"
     observer_name = "CRTS"
+    needs_survey_name = False
 
     parse = staticmethod(parse)
 
@@ -143,15 +144,3 @@ class CRTSBroker(BHTOMBroker):
         query = cone_query(target.ra, target.dec, self.cross_match_max_separation)
         return self.http.get(f"{self.base_url}/cgi-bin/getcssconedb_release_img.cgi", params=query)
 
-    def load_lightcurve(self, target: Target, since: datetime | None) -> tuple[pd.DataFrame, str]:
-        if target.ra is None or target.dec is None:
-            raise NoSurveyName(f"{target.name} has no coordinates for a CRTS cone search")
-        fetched = self.fetch(target, "", since)
-        frame = parse(fetched.content)
-        crts_id = frame.attrs.get("crts_id")
-        if crts_id and len(frame):
-            try:
-                set_survey_name(target, self.name, DataSource.CRTS.validate_name(crts_id))
-            except ValidationError:  # an id of another shape stays out of the target; the points do not
-                self.logger.info("%s: CRTS id %r not stored", target.name, str(crts_id)[:40])
-        return frame, fetched.url

@@ -38,7 +38,7 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import BrokerError, ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.sky import separation_arcsec
 from bhtom_base.times import isot_to_utc, jd_to_utc
@@ -59,7 +59,7 @@ def gaia_alert_mag_error(mag: np.ndarray) -> np.ndarray:
     return np.where(mag <= 17.0, bright, faint)
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """A Gaia Alerts ``lightcurve.csv`` (all three header variants) -> standard frame."""
     text = decode_text(content, what="Gaia Alerts lightcurve")
     reject_html(text, what="Gaia Alerts lightcurve")
@@ -129,11 +129,6 @@ def parse_alerts_index(content: bytes) -> pd.DataFrame:
     return frame.dropna(subset=["Name", "RaDeg", "DecDeg"])
 
 
-def angular_separation_deg(ra1, dec1, ra2: float, dec2: float) -> np.ndarray:
-    """Great-circle distance in degrees, vectorised over the first position."""
-    return separation_arcsec(ra1, dec1, ra2, dec2) / 3600
-
-
 @dataclass
 class GaiaAlert(GenericAlert):
     """An alert of the index; the target made from it keeps its Gaia alert name (and TNS name)."""
@@ -201,7 +196,7 @@ class GaiaAlertsBroker(BHTOMBroker):
         if target.ra is None or target.dec is None:
             return None
         index = self.alerts_index()
-        separation = angular_separation_deg(index["RaDeg"], index["DecDeg"], target.ra, target.dec) * 3600
+        separation = separation_arcsec(index["RaDeg"], index["DecDeg"], target.ra, target.dec)
         radius = self.cross_match_max_separation.to_value("arcsec")
         inside = np.flatnonzero(separation <= radius)
         if len(inside) == 0:
@@ -222,9 +217,9 @@ class GaiaAlertsBroker(BHTOMBroker):
         if name:
             selected = index[index["Name"].str.strip().str.lower() == name.lower()]
         else:
-            separation = angular_separation_deg(
+            separation = separation_arcsec(
                 index["RaDeg"], index["DecDeg"], float(parameters["ra"]), float(parameters["dec"])
-            ) * 3600
+            )
             selected = index[separation <= float(parameters["radius"])]
         return iter(selected.to_dict("records")), f"{len(selected)} Gaia alerts found"
 

@@ -63,7 +63,7 @@ from tom_targets.models import Target
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import NoSurveyName, ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import concat_lightcurves, make_lightcurve
+from bhtom_base.lightcurve import ParseContext, concat_lightcurves, make_lightcurve
 from bhtom_base.parsing import looks_like_html
 from bhtom_base.sky import separation_arcsec
 
@@ -89,12 +89,14 @@ _WIDE_BANDS = {
 # -- parsing -------------------------------------------------------------------
 
 
-def parse(content: bytes, source_id: str | None = None) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """A DataLink EPOCH_PHOTOMETRY answer (zip or bare VOTable, long or wide) -> standard frame.
 
-    With ``source_id`` the zip member of that source is chosen and the file's
-    own source id (PARAM or column) must match it.
+    With the context's ``survey_name`` (the Gaia ``source_id``) the zip member
+    of that source is chosen and the file's own source id (PARAM or column)
+    must match it.
     """
+    source_id = (context.survey_name or None) if context is not None else None
     if not content or not content.strip():
         raise ParseError("empty response where Gaia epoch photometry was expected")
     if looks_like_html(content):
@@ -453,8 +455,3 @@ class GaiaEpochPhotometryBroker(BHTOMBroker):
                 "USE_ZIP_ALWAYS": "true",
             },
         )
-
-    def load_lightcurve(self, target: Target, since: datetime | None) -> tuple[pd.DataFrame, str]:
-        source_id = self.resolve_survey_name(target)
-        response = self.fetch(target, source_id, since)
-        return parse(response.content, source_id=source_id), response.url

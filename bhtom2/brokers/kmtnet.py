@@ -38,7 +38,7 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import concat_lightcurves, make_lightcurve
+from bhtom_base.lightcurve import ParseContext, concat_lightcurves, make_lightcurve
 from bhtom_base.parsing import decode_text, looks_like_html, reject_html
 
 MAX_MAG_ERR = 1.0
@@ -83,8 +83,9 @@ def parse_pysis(content: bytes, *, site: str, band: str, ra: float | None = None
     )
 
 
-def parse(content: bytes, *, ra: float | None = None, dec: float | None = None) -> pd.DataFrame:
-    """An event's ``pysis.tar.gz`` -> one frame of every site, field and band."""
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
+    """An event's ``pysis.tar.gz`` -> one frame of every site, field and band (HJD -> UTC at the context's position)."""
+    ra, dec = (context.ra, context.dec) if context is not None else (None, None)
     if not content or not content.strip():
         raise ParseError("empty response where a KMTNet pysis.tar.gz was expected")
     if looks_like_html(content):
@@ -131,6 +132,3 @@ class KMTNetBroker(BHTOMBroker):
     def fetch(self, target: Target, survey_name: str, since: datetime | None) -> Fetched:
         return self.http.get(f"{self.base_url}{archive_path(survey_name)}")
 
-    def load_lightcurve(self, target: Target, since: datetime | None) -> tuple[pd.DataFrame, str]:
-        fetched = self.fetch(target, self.resolve_survey_name(target), since)
-        return parse(fetched.content, ra=target.ra, dec=target.dec), fetched.url

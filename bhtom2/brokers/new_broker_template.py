@@ -33,7 +33,7 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.times import mjd_to_utc
 
@@ -41,7 +41,7 @@ from bhtom_base.times import mjd_to_utc
 REQUIRED_COLUMNS = ("mjd", "mag", "magerr", "filter")
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """The service's CSV (``mjd,mag,magerr,filter[,limit]``) -> standard lightcurve frame.
 
     A row with an empty ``mag`` and a ``limit`` is a non-detection; rows with

@@ -27,17 +27,17 @@ from datetime import UTC, datetime
 import astropy.units as u
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from tom_targets.models import Target
 
-from bhtom2.brokers.gaia_alerts import angular_separation_deg
 from bhtom2.brokers.heliocentric import full_jd, hjd_to_utc
 from bhtom2.data_sources import DataSource
+from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.sky import separation_arcsec
 
 NO_MEASUREMENT_ERROR = 9.0
 FIRST_SEASON = 2011
@@ -46,8 +46,9 @@ _EVENT = re.compile(r"^(?:OGLE-)?(?P<year>\d{4})-(?P<region>BLG|DG|GD|LMC|SMC)-(
 _SEXAGESIMAL = re.compile(r"^([+-]?)(\d{1,3}):(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
 
 
-def parse(content: bytes, *, ra: float | None = None, dec: float | None = None) -> pd.DataFrame:
-    """An OGLE EWS ``phot.dat`` -> standard frame (band I); times to UTC (see module doc)."""
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
+    """An OGLE EWS ``phot.dat`` -> standard frame (band I); times to UTC at the context's position (module doc)."""
+    ra, dec = (context.ra, context.dec) if context is not None else (None, None)
     text = decode_text(content, what="OGLE EWS phot.dat")
     reject_html(text, what="OGLE EWS phot.dat")
     lines = pd.Series([line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")],
@@ -123,14 +124,10 @@ class OGLEEWSBroker(BHTOMBroker):
         # phot.dat always holds the whole lightcurve; the database skips what it has.
         return self.http.get(f"{self.base_url}{phot_path(survey_name)}")
 
-    def load_lightcurve(self, target: Target, since: datetime | None) -> tuple[pd.DataFrame, str]:
-        fetched = self.fetch(target, self.resolve_survey_name(target), since)
-        return parse(fetched.content, ra=target.ra, dec=target.dec), fetched.url
-
     # -- cross-match in the seasons' event lists ------------------------------
 
     def seasons(self) -> list[int]:
-        configured = getattr(settings, "BHTOM_OGLE_EWS_SEASONS", None)
+        configured = conf.setting("BHTOM_OGLE_EWS_SEASONS")
         if configured:
             return [int(year) for year in configured]
         return list(range(datetime.now(UTC).year, FIRST_SEASON - 1, -1))
@@ -157,7 +154,7 @@ class OGLEEWSBroker(BHTOMBroker):
             events = self.season_list(year)
             if events is None or events.empty:
                 continue
-            separation = angular_separation_deg(events["ra"], events["dec"], target.ra, target.dec) * 3600
+            separation = separation_arcsec(events["ra"], events["dec"], target.ra, target.dec)
             nearest = int(np.argmin(separation))
             if separation[nearest] <= radius and (best is None or separation[nearest] < best[0]):
                 best = (float(separation[nearest]), str(events["name"].iloc[nearest]))

@@ -31,17 +31,16 @@ from datetime import datetime
 import astropy.units as u
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
+from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.lightcurve import ParseContext, make_lightcurve
 from bhtom_base.parsing import load_json_object
-from bhtom_base.survey_names import get_survey_name, set_survey_name
 from bhtom_base.times import isot_to_utc, jd_to_utc
 
 OBJECT_PATH = "/api/get/object"
@@ -85,7 +84,7 @@ def _messages(value, depth: int = 0) -> list[str]:
     return found
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """A TNS ``get/object`` answer (with photometry) -> standard frame."""
     reply = _object_reply(content)
     entries = reply.get("photometry") or []
@@ -132,6 +131,7 @@ def parse(content: bytes) -> pd.DataFrame:
         observer=frame["observer"],
         facility=frame["facility"],
         skipped=skipped,
+        survey_names=internal_survey_names(content),
     )
 
 
@@ -195,7 +195,7 @@ class TNSBroker(BHTOMBroker):
     # -- configuration ---------------------------------------------------------
 
     def _credentials(self) -> tuple[str, str, str]:
-        return tuple(str(getattr(settings, key, "") or "").strip()  # type: ignore[return-value]
+        return tuple(str(conf.setting(key) or "").strip()  # type: ignore[return-value]
                      for key in ("BHTOM_TNS_API_KEY", "BHTOM_TNS_BOT_ID", "BHTOM_TNS_BOT_NAME"))
 
     def configuration_problem(self) -> str | None:
@@ -234,12 +234,3 @@ class TNSBroker(BHTOMBroker):
         # TNS sends an object's whole photometry; the database skips what it has.
         return self._post(OBJECT_PATH, {"objname": survey_name, "photometry": "1", "spectra": "0"})
 
-    def load_lightcurve(self, target: Target, since: datetime | None) -> tuple[pd.DataFrame, str]:
-        survey_name = self.resolve_survey_name(target)
-        fetched = self.fetch(target, survey_name, since)
-        frame = self.parse(fetched.content)
-        for source, name in internal_survey_names(fetched.content).items():
-            if get_survey_name(target, source) is None:
-                set_survey_name(target, source, name)
-                self.logger.info("%s: %s name %s from TNS %s", target.name, source, name, survey_name)
-        return frame, fetched.url

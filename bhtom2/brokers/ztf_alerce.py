@@ -1,31 +1,62 @@
 """ZTF alert photometry through the ALeRCE API (``ZTF``).
 
 Endpoints (``{BHTOM_URL_ZTF}`` = ``https://api.alerce.online``):
-``/ztf/v1/objects/<oid>/detections`` and ``/ztf/v1/objects/<oid>/non_detections``
-(lists), ``/ztf/v1/objects/<oid>/lightcurve`` (both lists in one object; the
-parser reads it too) and ``/ztf/v1/objects?ra=&dec=&radius=`` for the cone
-search that finds a target's ZTF object id. Plain HTTP through the shared
-client: the ``alerce`` package opens its own ``requests`` session.
+``/ztf/v1/objects/<oid>`` (the object: its ``corrected`` and ``stellar``
+flags), ``/ztf/v1/objects/<oid>/detections`` and
+``/ztf/v1/objects/<oid>/non_detections`` (lists), and
+``/ztf/v1/objects?ra=&dec=&radius=`` for the cone search that finds a
+target's ZTF object id. Plain HTTP through the shared client: the ``alerce``
+package opens its own ``requests`` session. The three answers of one update
+are checked one by one (an HTML page or bad JSON in any of them is a clear
+error naming it) and parsed together as one document,
+``{"object": ..., "detections": [...], "non_detections": [...]}`` (the shape
+of ALeRCE's own ``/lightcurve`` answer plus the object); ``parse`` also reads a
+bare detections or non-detections list and the ``/lightcurve`` answer.
 
-Detections: ``magpsf`` +- ``sigmapsf`` in ``fid`` 1/2/3 = g/r/i. Non-detections:
-``diffmaglim``, the 5-sigma limit of the difference image, stored as a limit
-(magnitude NaN), which the TOM plot draws as an upper limit.
+What a stored point is. A ZTF alert measures the *difference* between the
+science image and the reference image. ALeRCE adds the object's apparent
+magnitude, reference + difference (``magpsf_corr``; ALeRCE's correction step,
+https://github.com/alercebroker/pipeline, ``correction`` README), wherever the
+detection lies within 1.4" of a source in the reference image (``corrected``).
 
-Negative differences. ``isdiffpos`` says whether the science image was
-brighter (1, "t") or fainter (-1, "f", 0) than the reference. For a negative
-difference ``magpsf`` is the magnitude of the flux *lost* since the reference
-image, not a brightness of the object; plotted next to positive differences it
-would look like a brightening. Such detections are left out and counted as
-"negative difference (isdiffpos)". A missing ``isdiffpos`` counts as positive
-(ALeRCE's older records carry only positive alerts).
+* **Total** (the object is in the reference image: a star, a microlensing
+  source): each detection is ``magpsf_corr`` with error ``sigmapsf_corr``, or
+  ``sigmapsf_corr_ext`` where ``sigmapsf_corr`` is ALeRCE's placeholder (100:
+  its formula, which subtracts the reference's error, has no solution for a
+  source much brighter than its change) or not finite. A negative difference is
+  then a real, fainter point. Detections ALeRCE did not correct, flagged
+  ``dubious`` (its correction is in doubt), or without a corrected magnitude or
+  error are left out and counted. Non-detections are left out and counted: the
+  difference image's limit (``diffmaglim``) says "no change from the
+  reference", not "fainter than".
+* **Difference** (a transient absent from the reference, e.g. a supernova
+  beside its galaxy): each positive detection is ``magpsf`` +- ``sigmapsf``; a
+  negative difference (``isdiffpos`` -1, "f", 0) is not a detection of the
+  transient and is left out and counted; ``diffmaglim`` is a true upper limit.
+  A missing ``isdiffpos`` counts as positive (older ALeRCE records).
 
-Times: ``mjd`` is ZTF's ``jd`` (UTC, start of the exposure) minus 2400000.5,
-read as UTC with astropy and kept at the start of the exposure.
+Which one, per target: the person's choice (the target's ``bhtom_brightness``
+extra: ``total`` or ``difference``) wins; with ``auto`` the broker takes
+**total** when ALeRCE corrected the object (``corrected``: its first detection
+lay within 1.4" of a reference source) and either flags it ``stellar`` or has
+seen it fainter than its reference (a corrected, non-dubious detection with a
+negative difference: a transient absent from the reference cannot fade below
+nothing); otherwise **difference**. Without the object record (a bare list) the
+first detection of each band stands in for ``corrected`` and ``stellar`` is
+unknown.
+
+Times: ``mjd`` is ZTF's ``jd`` (UTC, start of the exposure) minus 2400000.5
+(ZTF alert schema, ``candidate.jd``). The stored time is mid-exposure, 15 s
+later: ZTF survey exposures are 30 s (``exptime``, which ALeRCE does not serve;
+30.0 in the recorded ANTARES copy of ZTF20aafqubg's alerts). Each row's
+``value`` keeps ``mjd`` as given (``time_system`` "MJD UTC, exposure start")
+and the alert's ``candid`` as ``point_id`` (non-detections have none).
 """
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from datetime import datetime
 
 import astropy.units as u
@@ -37,7 +68,7 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import concat_lightcurves, empty_lightcurve, make_lightcurve
+from bhtom_base.lightcurve import Brightness, ParseContext, concat_lightcurves, empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.sky import separation_arcsec
 from bhtom_base.times import mjd_to_utc
@@ -45,6 +76,11 @@ from bhtom_base.times import mjd_to_utc
 API = "/ztf/v1"
 FIDS = {1: "g", 2: "r", 3: "i"}
 NEGATIVE = {"-1", "f", "0", "false"}
+# ALeRCE writes 100 (its "zero magnitude") where a corrected magnitude or error has no value.
+ALERCE_PLACEHOLDER = 100.0
+HALF_EXPOSURE = pd.Timedelta(seconds=15)  # ZTF survey exposures are 30 s; mjd is their start
+TIME_SYSTEM = "MJD UTC, exposure start"
+LIMIT_IN_REFERENCE = "difference-image limit (source in the reference: no change)"
 
 
 def _load_json(content: bytes, what: str):
@@ -56,60 +92,152 @@ def _load_json(content: bytes, what: str):
         raise ParseError(f"unreadable {what} (not JSON: {error})") from None
 
 
-def parse(content: bytes) -> pd.DataFrame:
-    """ALeRCE detections, non-detections or lightcurve JSON -> standard frame."""
+def bundle(object_body: bytes, detections_body: bytes, non_detections_body: bytes) -> bytes:
+    """The three answers of one object as one document for :func:`parse`; each is checked first."""
+    obj = _load_json(object_body, "ALeRCE ZTF object")
+    if not isinstance(obj, dict):
+        raise ParseError("not an ALeRCE object: expected a JSON object")
+    detections = _load_json(detections_body, "ALeRCE ZTF detections list")
+    non_detections = _load_json(non_detections_body, "ALeRCE ZTF non-detections list")
+    return json.dumps({"object": obj, "detections": detections, "non_detections": non_detections}).encode()
+
+
+@dataclass(frozen=True)
+class ObjectFlags:
+    """ALeRCE's object-level flags; None where not known."""
+
+    corrected: bool | None = None
+    stellar: bool | None = None
+
+    @classmethod
+    def from_record(cls, record) -> ObjectFlags:
+        if not isinstance(record, dict):
+            return cls()
+        return cls(corrected=_flag(record.get("corrected")), stellar=_flag(record.get("stellar")))
+
+
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
+    """ALeRCE object + detections + non-detections (or any one list) -> standard frame."""
     data = _load_json(content, "ALeRCE ZTF lightcurve")
+    flags = ObjectFlags()
     if isinstance(data, dict) and ("detections" in data or "non_detections" in data):
-        parts = [_rows_frame(data.get("detections") or [], detections=True),
-                 _rows_frame(data.get("non_detections") or [], detections=False)]
-        return concat_lightcurves(parts)
-    if isinstance(data, dict) and isinstance(data.get("items"), list):
-        data = data["items"]
-    if not isinstance(data, list):
-        raise ParseError("not an ALeRCE lightcurve: expected a list of detections or non-detections")
-    if not data:
+        flags = ObjectFlags.from_record(data.get("object"))
+        detections = _rows(data.get("detections") or [])
+        limits = _rows(data.get("non_detections") or [])
+    else:
+        if isinstance(data, dict) and isinstance(data.get("items"), list):
+            data = data["items"]
+        if not isinstance(data, list):
+            raise ParseError("not an ALeRCE lightcurve: expected a list of detections or non-detections")
+        rows = _rows(data)
+        detections = [row for row in rows if row.get("magpsf") is not None]
+        limits = [row for row in rows if row.get("magpsf") is None]
+    if not detections and not limits:
         return empty_lightcurve()
-    if not all(isinstance(row, dict) for row in data):
-        raise ParseError("not an ALeRCE lightcurve: list items are not objects")
-    detections = [row for row in data if row.get("magpsf") is not None]
-    limits = [row for row in data if row.get("magpsf") is None]
-    return concat_lightcurves([_rows_frame(detections, detections=True), _rows_frame(limits, detections=False)])
+    choice = context.brightness if context is not None else Brightness.AUTO
+    brightness = decide_brightness(choice, flags, _table(detections))
+    return concat_lightcurves([_detections_frame(detections, brightness), _limits_frame(limits, brightness)])
 
 
-def _rows_frame(rows: list, *, detections: bool) -> pd.DataFrame:
-    if not rows:
-        return empty_lightcurve()
+def decide_brightness(choice: Brightness, flags: ObjectFlags, detections: pd.DataFrame) -> Brightness:
+    """TOTAL or DIFFERENCE for this object: the person's choice, else ALeRCE's flags (module docstring)."""
+    if choice in (Brightness.TOTAL, Brightness.DIFFERENCE):
+        return choice
+    if detections.empty:
+        return Brightness.TOTAL if flags.corrected and flags.stellar else Brightness.DIFFERENCE
+    corrected = _bool_column(detections, "corrected")
+    dubious = _bool_column(detections, "dubious")
+    negative = _negative(detections)
+    object_corrected = flags.corrected
+    if object_corrected is None:  # ALeRCE's rule: the first detection of each band has a reference source
+        mjd = pd.to_numeric(detections["mjd"], errors="coerce")
+        first = mjd.groupby(detections["fid"]).idxmin().dropna()
+        object_corrected = bool(len(first)) and bool(corrected[first.astype(int).to_numpy()].any())
+    seen_fainter = bool((corrected & ~dubious & negative).any())
+    if object_corrected and (flags.stellar or seen_fainter):
+        return Brightness.TOTAL
+    return Brightness.DIFFERENCE
+
+
+def _rows(rows) -> list[dict]:
+    if not isinstance(rows, list):
+        raise ParseError("not an ALeRCE lightcurve: detections or non-detections are not a list")
     if not all(isinstance(row, dict) for row in rows):
         raise ParseError("not an ALeRCE lightcurve: list items are not objects")
-    table = pd.DataFrame.from_records(rows)
-    if "mjd" not in table.columns or "fid" not in table.columns:
+    if any("mjd" not in row or "fid" not in row for row in rows):
         raise ParseError("not an ALeRCE lightcurve: rows lack 'mjd' or 'fid'")
+    return rows
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(rows) if rows else pd.DataFrame({"mjd": [], "fid": []})
+
+
+def _detections_frame(rows: list[dict], brightness: Brightness) -> pd.DataFrame:
+    if not rows:
+        return empty_lightcurve()
+    table = _table(rows)
     skipped: dict[str, int] = {}
-    mjd = pd.to_numeric(table["mjd"], errors="coerce").to_numpy(dtype=float)
-    band = pd.to_numeric(table["fid"], errors="coerce").map(FIDS)
-    keep = np.isfinite(mjd)
-    _count(skipped, "unreadable time", ~keep)
-    unknown_band = keep & band.isna().to_numpy()
-    _count(skipped, "unknown fid", unknown_band)
-    keep &= ~unknown_band
-    if detections:
-        sign = table["isdiffpos"] if "isdiffpos" in table.columns else pd.Series([None] * len(table))
-        negative = keep & sign.map(_is_negative).to_numpy(dtype=bool)
+    keep = _readable(table, skipped)
+    if brightness is Brightness.TOTAL:
+        not_corrected = keep & ~_bool_column(table, "corrected", default_from=_column(table, "magpsf_corr"))
+        _count(skipped, "not corrected by ALeRCE (no reference source within 1.4\")", not_corrected)
+        keep &= ~not_corrected
+        dubious = keep & _bool_column(table, "dubious")
+        _count(skipped, "dubious correction (ALeRCE)", dubious)
+        keep &= ~dubious
+        mag = _real(_column(table, "magpsf_corr"))
+        no_mag = keep & ~np.isfinite(mag)
+        _count(skipped, "no corrected magnitude (ALeRCE)", no_mag)
+        keep &= ~no_mag
+        err = _real(_column(table, "sigmapsf_corr"))
+        err = np.where(np.isfinite(err), err, _real(_column(table, "sigmapsf_corr_ext")))
+    else:
+        negative = keep & _negative(table)
         _count(skipped, "negative difference (isdiffpos)", negative)
         keep &= ~negative
-        mag = _column(table, "magpsf")[keep]
-        err = _column(table, "sigmapsf")[keep]
-        limit = None
-    else:
-        mag = np.full(int(keep.sum()), np.nan)
-        err = np.full(int(keep.sum()), np.nan)
-        limit = _column(table, "diffmaglim")[keep]
+        mag = _column(table, "magpsf")
+        err = _column(table, "sigmapsf")
+    candid = np.array([_text(row.get("candid")) for row in rows], dtype=object)
+    return _frame(table, rows, keep, mag=mag, err=err, limit=None, point_id=candid, skipped=skipped)
+
+
+def _limits_frame(rows: list[dict], brightness: Brightness) -> pd.DataFrame:
+    if not rows:
+        return empty_lightcurve()
+    table = _table(rows)
+    skipped: dict[str, int] = {}
+    keep = _readable(table, skipped)
+    if brightness is Brightness.TOTAL:
+        _count(skipped, LIMIT_IN_REFERENCE, keep)
+        keep = np.zeros(len(table), dtype=bool)
+    nan = np.full(len(table), np.nan)
+    return _frame(table, rows, keep, mag=nan, err=nan, limit=_column(table, "diffmaglim"), point_id="",
+                  skipped=skipped)
+
+
+def _readable(table: pd.DataFrame, skipped: dict[str, int]) -> np.ndarray:
+    mjd = pd.to_numeric(table["mjd"], errors="coerce").to_numpy(dtype=float)
+    keep = np.isfinite(mjd)
+    _count(skipped, "unreadable time", ~keep)
+    unknown_band = keep & pd.to_numeric(table["fid"], errors="coerce").map(FIDS).isna().to_numpy()
+    _count(skipped, "unknown fid", unknown_band)
+    return keep & ~unknown_band
+
+
+def _frame(table, rows, keep, *, mag, err, limit, point_id, skipped) -> pd.DataFrame:
+    mjd = pd.to_numeric(table["mjd"], errors="coerce").to_numpy(dtype=float)[keep]
+    band = pd.to_numeric(table["fid"], errors="coerce").map(FIDS).to_numpy(dtype=object)[keep]
+    survey_time = np.array([row.get("mjd") for row in rows], dtype=object)[keep]
     return make_lightcurve(
-        time=mjd_to_utc(mjd[keep]).to_numpy(),
-        mag=mag,
-        mag_err=err,
-        band=band[keep].to_numpy(dtype=object),
-        limit=limit,
+        time=(mjd_to_utc(mjd) + HALF_EXPOSURE).to_numpy(),
+        mag=np.asarray(mag)[keep],
+        mag_err=np.asarray(err)[keep],
+        band=band,
+        limit=None if limit is None else np.asarray(limit)[keep],
+        point_id=point_id if isinstance(point_id, str) else point_id[keep],
+        survey_time=survey_time,
+        time_system=TIME_SYSTEM,
         skipped=skipped,
     )
 
@@ -120,12 +248,44 @@ def _column(table: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
 
 
+def _real(values: np.ndarray) -> np.ndarray:
+    """NaN where ALeRCE wrote its placeholder (100) or nothing."""
+    return np.where(np.isfinite(values) & (values < ALERCE_PLACEHOLDER), values, np.nan)
+
+
+def _bool_column(table: pd.DataFrame, name: str, default_from: np.ndarray | None = None) -> np.ndarray:
+    """A true/false column; missing values are False (or "has a finite value" in ``default_from``)."""
+    fallback = np.zeros(len(table), dtype=bool) if default_from is None else np.isfinite(_real(default_from))
+    if name not in table.columns:
+        return fallback
+    flags = table[name].map(_flag).tolist()
+    return np.array([fallback[i] if flag is None else flag for i, flag in enumerate(flags)], dtype=bool)
+
+
+def _negative(table: pd.DataFrame) -> np.ndarray:
+    if "isdiffpos" not in table.columns:
+        return np.zeros(len(table), dtype=bool)
+    return table["isdiffpos"].map(_is_negative).to_numpy(dtype=bool)
+
+
+def _flag(value) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
 def _is_negative(value) -> bool:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return False
     if isinstance(value, bool):
         return not value
     return str(value).strip().lower() in NEGATIVE
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
 def _count(skipped: dict[str, int], reason: str, mask: np.ndarray) -> None:
@@ -161,10 +321,14 @@ class ZTFAlerceBroker(BHTOMBroker):
 
     parse = staticmethod(parse)
 
-    def fetch(self, target: Target, survey_name: str, since: datetime | None) -> list[Fetched]:
+    def fetch(self, target: Target, survey_name: str, since: datetime | None) -> Fetched:
         # The endpoints have no time filter; the database skips what it already has.
         base = f"{self.base_url}{API}/objects/{survey_name}"
-        return [self.http.get(f"{base}/detections"), self.http.get(f"{base}/non_detections")]
+        record = self.http.get(base)
+        detections = self.http.get(f"{base}/detections")
+        non_detections = self.http.get(f"{base}/non_detections")
+        content = bundle(record.content, detections.content, non_detections.content)
+        return Fetched(url=detections.url, status=detections.status, content=content)
 
     def find_survey_name(self, target: Target) -> str | None:
         if target.ra is None or target.dec is None:

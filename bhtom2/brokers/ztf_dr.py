@@ -48,14 +48,14 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 from astropy.time import Time
-from django.conf import settings
 from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
+from bhtom_base import conf
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import NoSurveyName, ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import concat_lightcurves, make_lightcurve
+from bhtom_base.lightcurve import ParseContext, concat_lightcurves, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.survey_names import set_survey_name
 from bhtom_base.times import mjd_to_utc
@@ -69,7 +69,7 @@ MAX_OBJECT_IDS = 32  # what the ZTF_DR8 survey-name pattern accepts
 _RELEASE = re.compile(r"dr[0-9]{1,3}")
 
 
-def parse(content: bytes) -> pd.DataFrame:
+def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """An IRSA ZTF lightcurve answer (CSV or IPAC table) -> standard frame.
 
     ``frame.attrs["object_ids"]`` lists the object ids of the rows, as strings.
@@ -164,7 +164,7 @@ class ZTFDataReleaseBroker(BHTOMBroker):
 
     @property
     def release(self) -> str:
-        return str(getattr(settings, "BHTOM_ZTF_DATA_RELEASE", "dr24")).strip().lower()
+        return str(conf.setting("BHTOM_ZTF_DATA_RELEASE")).strip().lower()
 
     def configuration_problem(self) -> str | None:
         if not _RELEASE.fullmatch(self.release):
@@ -197,7 +197,8 @@ class ZTFDataReleaseBroker(BHTOMBroker):
         name = self.get_target_name(target)
         if name is not None:
             responses = self.fetch(target, name, since)
-            frame = concat_lightcurves([self.parse(response.content) for response in responses])
+            context = self.parse_context(target, name, since)
+            frame = concat_lightcurves([self.parse(response.content, context) for response in responses])
             return frame, responses[0].url
         if target.ra is None or target.dec is None:
             raise NoSurveyName(f"{target.name} has no {self.data_source.target_name_label} and no coordinates")

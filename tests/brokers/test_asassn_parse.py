@@ -13,6 +13,7 @@ from astropy.time import Time
 
 from bhtom2.brokers.asassn import parse
 from bhtom_base.errors import ParseError
+from bhtom_base.lightcurve import ParseContext
 from tests.conftest import fixture_bytes
 
 FILES = {
@@ -81,7 +82,7 @@ def v2_from_v1(name: str, quality: str = "G") -> bytes:
 def test_v2_hjd_is_made_geocentric_with_the_coordinates(name):
     star = FILES[name]
     v1 = parse(fixture_bytes(f"asassn/{name}"))
-    v2 = parse(v2_from_v1(name), ra=star.ra.deg, dec=star.dec.deg)
+    v2 = parse(v2_from_v1(name), ParseContext(ra=star.ra.deg, dec=star.dec.deg))
     assert len(v2) == len(v1)
     assert np.allclose(v2["limit"], v1["limit"], equal_nan=True) and np.allclose(v2["mag"], v1["mag"], equal_nan=True)
     assert (abs(v2["time"] - v1["time"]) < pd.Timedelta("1.5s")).all()

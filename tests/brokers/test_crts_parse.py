@@ -28,7 +28,7 @@ def test_real_page_gives_every_point_of_the_object():
     assert len(rows) == 172 and {row[0].strip() for row in rows} == {"1138040035002"}
     frame = parse(fixture_bytes(COVERED))
     assert len(frame) == 172 and frame.attrs["skipped"] == {}
-    assert frame.attrs["crts_id"] == "1138040035002"
+    assert frame.attrs["survey_names"] == {"CRTS": "1138040035002"}
     assert frame["mag"].tolist() == [float(row[1]) for row in rows]
     assert frame["mag_err"].tolist() == [float(row[2]) for row in rows]
     assert set(frame["band"]) == {"CL"}

@@ -22,7 +22,7 @@ from bhtom2.brokers.gaia_epoch import (
     parse_cone,
 )
 from bhtom_base.errors import NoSurveyName, ParseError
-from bhtom_base.lightcurve import clean_lightcurve
+from bhtom_base.lightcurve import ParseContext, clean_lightcurve
 from tests.conftest import FIXTURES, fixture_bytes
 
 WIDE = "gaia_dr3/dr3_epoch_photometry_gaia4.vot"
@@ -79,7 +79,7 @@ def test_wide_format_counts_times_and_errors_per_band():
 
 def test_zip_from_the_archive_parses_like_the_bare_votable():
     bare = parse(fixture_bytes(WIDE))
-    zipped = parse(fixture_bytes(WIDE_ZIP), source_id=GAIA4)
+    zipped = parse(fixture_bytes(WIDE_ZIP), ParseContext(survey_name=GAIA4))
     pd.testing.assert_frame_equal(bare, zipped)
     with zipfile.ZipFile(FIXTURES / WIDE_ZIP) as archive:  # the wrapper holds the real file byte for byte
         assert archive.read(f"EPOCH_PHOTOMETRY-Gaia DR3 {GAIA4}.xml") == fixture_bytes(WIDE)
@@ -87,7 +87,7 @@ def test_zip_from_the_archive_parses_like_the_bare_votable():
 
 def test_long_format_counts_and_times():
     table = Table.read(FIXTURES / LONG, format="votable", table_id="Results", use_names_over_ids=True)
-    frame = parse(fixture_bytes(LONG), source_id="5813181197970338560")
+    frame = parse(fixture_bytes(LONG), ParseContext(survey_name="5813181197970338560"))
     assert len(table) == 3 and len(frame) == 3 and set(frame["band"]) == {"G"}
     offsets = (frame["time"] - astropy_utc(np.asarray(table["time"], dtype=float))).dt.total_seconds().abs()
     assert offsets.max() < 1e-3
@@ -114,14 +114,14 @@ def test_long_format_rejections_are_left_out_and_counted():
 
 def test_a_file_of_another_source_is_refused():
     with pytest.raises(ParseError, match="not of the requested 123"):
-        parse(fixture_bytes(LONG), source_id="123")
+        parse(fixture_bytes(LONG), ParseContext(survey_name="123"))
     with pytest.raises(ParseError, match="not of the requested 42"):
-        parse(fixture_bytes(WIDE), source_id="42")
+        parse(fixture_bytes(WIDE), ParseContext(survey_name="42"))
 
 
 def test_zip_without_epoch_photometry_is_a_clear_error():
     with pytest.raises(ParseError, match="holds no EPOCH_PHOTOMETRY file for source_id 5937083312263887616") as error:
-        parse(fixture_bytes(NO_EPOCH_ZIP), source_id="5937083312263887616")
+        parse(fixture_bytes(NO_EPOCH_ZIP), ParseContext(survey_name="5937083312263887616"))
     assert "XP_SAMPLED-Gaia DR3 5937083312263887616.xml" in str(error.value)
 
 

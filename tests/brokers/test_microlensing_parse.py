@@ -14,6 +14,7 @@ from astropy.time import Time
 from bhtom2.brokers import kmtnet, ogle_ews
 from bhtom2.brokers.heliocentric import full_jd, heliocentric_delay, hjd_to_utc
 from bhtom_base.errors import FetchError, ParseError
+from bhtom_base.lightcurve import COLUMNS, TRACE_COLUMNS, ParseContext
 from bhtom_base.replay import HTML_ERROR_PAGE
 from tests.conftest import FIXTURES, fixture_bytes
 from tests.replay_kmtnet import pysis_archive_bytes
@@ -57,7 +58,7 @@ def test_known_counts_and_span_of_ogle_2014_blg_0939():
 
 def test_ogle_times_are_hjd_with_the_heliocentric_correction_removed():
     table = columns("ogle_ews/OGLE-2014-BLG-0939_phot.dat")
-    frame = ogle_ews.parse(fixture_bytes("ogle_ews/OGLE-2014-BLG-0939_phot.dat"), ra=RA, dec=DEC)
+    frame = ogle_ews.parse(fixture_bytes("ogle_ews/OGLE-2014-BLG-0939_phot.dat"), ParseContext(ra=RA, dec=DEC))
     parsed_jd = Time(frame["time"].dt.tz_localize(None).to_numpy(), scale="utc").jd
     assert np.abs(heliocentric_jd(frame["time"], RA, DEC) - table[:, 0]).max() * 86400 < 0.002
     shift = (table[:, 0] - parsed_jd) * 86400
@@ -148,7 +149,7 @@ def test_full_jd_reads_every_shorthand():
 
 
 def test_the_archive_keeps_every_site_and_field():
-    frame = kmtnet.parse(pysis_archive_bytes(), ra=RA, dec=DEC)
+    frame = kmtnet.parse(pysis_archive_bytes(), ParseContext(ra=RA, dec=DEC))
     expected = {name[:4]: 0 for name in PYSIS}
     for name in PYSIS:
         expected[name[:4]] += int((columns(f"kmtnet/KB180003/{name}_I.pysis")[:, 4] < 1).sum())
@@ -203,7 +204,7 @@ def test_archive_path():
 
 def test_frames_have_the_standard_columns():
     frame = kmtnet.parse(pysis_archive_bytes())
-    assert list(frame.columns) == ["time", "mag", "mag_err", "band", "limit", "observer", "facility"]
+    assert list(frame.columns) == [*COLUMNS, *TRACE_COLUMNS]
     assert str(frame["time"].dtype) == "datetime64[ns, UTC]"
     assert frame["limit"].isna().all() and isinstance(frame, pd.DataFrame)
 

@@ -16,10 +16,12 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "atlas"
 HOST = "https://fallingstar-data.com"
-# (ra, dec) as the broker sends them -> the recorded result for that position
+# (ra, dec) as the broker sends them -> the recorded result for that position and whether it was
+# measured on reduced images (use_reduced). The task answer says which images were measured, as
+# the real server's does: a recording replays as what it is, whatever the request asked for.
 RESULTS = {
-    ("123.847540", "-38.989830"): "atlas_forcedphot_job211831_ASASSN-21qj.txt",
-    ("342.459600", "51.263400"): "atlas_forcedphot_skyportal_docstring_5rows.txt",
+    ("123.847540", "-38.989830"): ("atlas_forcedphot_job211831_ASASSN-21qj.txt", True),
+    ("342.459600", "51.263400"): ("atlas_forcedphot_skyportal_docstring_5rows.txt", False),
 }
 NO_DATA = "no data"
 
@@ -66,8 +68,9 @@ def queue(method, path, query, body):
         return _json(400, {"detail": "ra, dec and mjd_min are required"})
     with _lock:
         task_id = next(_ids)
-        result = RESULTS.get((query["ra"], query["dec"]), NO_DATA)
-        TASKS[task_id] = {"polls": 0, "result": result}
+        asked_reduced = str(query.get("use_reduced", "false")).lower() in ("true", "1")
+        result, reduced = RESULTS.get((query["ra"], query["dec"]), (NO_DATA, asked_reduced))
+        TASKS[task_id] = {"polls": 0, "result": result, "use_reduced": reduced}
         QUEUED.append(dict(query))
     return _json(201, {"url": f"{HOST}/forcedphot/queue/{task_id}/", "id": task_id})
 
@@ -90,7 +93,8 @@ def task(method, path, query, body):
         done = state["polls"] > PENDING_POLLS
     info = {"url": f"{HOST}/forcedphot/queue/{task_id}/", "id": task_id, "timestamp": "2022-06-09T12:00:00Z",
             "starttimestamp": "2022-06-09T12:00:05Z" if done else None,
-            "finishtimestamp": "2022-06-09T12:01:00Z" if done else None, "result_url": None, "error_msg": None}
+            "finishtimestamp": "2022-06-09T12:01:00Z" if done else None, "result_url": None, "error_msg": None,
+            "use_reduced": state["use_reduced"]}
     if done and state["result"] == NO_DATA:
         info["error_msg"] = "No data returned"
     elif done:

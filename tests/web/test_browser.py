@@ -50,7 +50,7 @@ def browser_page():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
         yield page
         browser.close()
 
@@ -83,7 +83,7 @@ def test_update_button_status_panel_and_plot(live_server, replay, users, gaia_ta
     page.wait_for_load_state("domcontentloaded")
 
     page.goto(f"{live_server.url}/targets/{gaia_target.pk}/", wait_until="domcontentloaded")
-    assert page.get_attribute("#bhtom-update-status tr[data-source=GAIA]", "data-status") == "never_run"
+    assert page.get_attribute("#bhtom-update-status [data-source=GAIA]", "data-status") == "never_run"
     page.wait_for_function("() => window.bhtomLightcurve && window.bhtomLightcurve.ready")
     assert page.evaluate(PLOTTED_POINTS_JS) == ztf_points
     survey_link = page.locator("#bhtom-survey-names a")
@@ -91,12 +91,17 @@ def test_update_button_status_panel_and_plot(live_server, replay, users, gaia_ta
     assert survey_link.get_attribute("href").endswith("/alerts/alert/Gaia14aaa/")
 
     page.click("#bhtom-update-button")
-    page.wait_for_selector("#bhtom-update-status[data-finished=true] tr[data-source=GAIA][data-status=done]")
-    assert f"{expected} new points" in page.inner_text("#bhtom-update-status tr[data-source=GAIA]")
+    page.wait_for_selector("#bhtom-update-status[data-finished=true] [data-source=GAIA][data-status=done]")
+    assert f"{expected} new points" in page.inner_text("#bhtom-update-status [data-source=GAIA]")
+    # the immediate backend already ran the update: the message says what came of it, in view below the navbar
+    message = page.locator(".alert", has_text="Updated Gaia14aaa").first  # (TOM repeats it in a hidden tab)
+    assert f"from 1 source: {expected} new points." in message.inner_text()
+    navbar_bottom = page.locator("nav.fixed-top").bounding_box()["height"]
+    for box in (message.bounding_box(), page.locator("#bhtom-target-heading h3").bounding_box()):
+        assert navbar_bottom <= box["y"] and box["y"] + box["height"] <= 900
     page.wait_for_function(f"() => ({PLOTTED_POINTS_JS})() === {expected + ztf_points}")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.locator("#bhtom-lightcurve").screenshot(path=str(SCREENSHOTS / "target_lightcurve.png"))
-    page.screenshot(path=str(SCREENSHOTS / "target_page.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "target_after_update.png"), full_page=True)
 
     # limits are downward triangles on an inverted magnitude axis, drawn with WebGL
     traces = page.evaluate("""() => document.getElementById('bhtom-lightcurve-plot').data.map(
@@ -110,7 +115,7 @@ def test_update_button_status_panel_and_plot(live_server, replay, users, gaia_ta
     # MJD axis: the earliest Gaia point where the recorded JD(TCB) says it is
     page.select_option("#bhtom-time-axis", "mjd")
     gaia_min = page.evaluate("""() => Math.min(...document.getElementById('bhtom-lightcurve-plot').data
-        .filter(t => t.name.includes('[GAIA]')).flatMap(t => t.x))""")
+        .filter(t => t.meta.source === 'GAIA').flatMap(t => t.x))""")
     assert gaia_min == pytest.approx(first_mjd, abs=2e-6)
 
     # source filter: hide ZTF, only the Gaia points remain
@@ -137,14 +142,16 @@ def test_status_panel_polls_until_a_worker_finishes(live_server, replay, users, 
     page.wait_for_load_state("domcontentloaded")
     page.goto(f"{live_server.url}/targets/{gaia_target.pk}/", wait_until="domcontentloaded")
     page.click("#bhtom-update-button")
-    page.wait_for_selector("#bhtom-update-status[data-finished=false] tr[data-source=GAIA][data-status=queued]")
+    page.wait_for_selector("#bhtom-update-status[data-finished=false] [data-source=GAIA][data-status=queued]")
+    message = page.locator(".alert").first.inner_text()
+    assert "Queued 1 lightcurve update for Gaia14aaa; background workers run them" in message
     page.wait_for_function("() => window.bhtomLightcurve && window.bhtomLightcurve.ready")
-    assert page.evaluate(PLOTTED_POINTS_JS) == 0
+    assert page.locator("#bhtom-lightcurve-empty").is_visible()  # "No photometry yet", no empty axes
 
     # What `manage.py db_worker` would do; in a thread, as Playwright's event loop owns this one.
     with ThreadPoolExecutor(1) as worker:
         worker.submit(update_target_source.call, gaia_target.pk, "GAIA", True).result()
 
-    page.wait_for_selector("#bhtom-update-status[data-finished=true] tr[data-source=GAIA][data-status=done]",
+    page.wait_for_selector("#bhtom-update-status[data-finished=true] [data-source=GAIA][data-status=done]",
                            timeout=15_000)
     page.wait_for_function(f"() => ({PLOTTED_POINTS_JS})() === {expected}", timeout=15_000)

@@ -48,7 +48,7 @@ def test_update_button_queues_one_task_per_source_and_the_immediate_backend_runs
             reverse("bhtom_base:update-lightcurves", kwargs={"pk": gaia_target.pk}))
     assert len(callbacks) == 1  # one source installed (GAIA): one task
     assert response.status_code == 302
-    assert response.url == reverse("targets:detail", kwargs={"pk": gaia_target.pk}) + "#bhtom-lightcurve"
+    assert response.url == reverse("targets:detail", kwargs={"pk": gaia_target.pk})  # the top: heading and message
     state = LightcurveUpdateState.objects.get(target=gaia_target, source="GAIA")
     assert state.status == UpdateStatus.DONE and state.new_points == GAIA14AAA_POINTS
     assert PhotometryReducedDatum.objects.filter(target=gaia_target).count() == GAIA14AAA_POINTS
@@ -72,7 +72,8 @@ def test_update_button_needs_the_csrf_token(users, gaia_target, replay):
     assert not LightcurveUpdateState.objects.exists()
     page = client.get(reverse("targets:detail", kwargs={"pk": gaia_target.pk})).content.decode()
     token = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
-    assert client.post(url, {"csrfmiddlewaretoken": token}).url.endswith("#bhtom-lightcurve")
+    assert client.post(url, {"csrfmiddlewaretoken": token}).url == reverse("targets:detail",
+                                                                          kwargs={"pk": gaia_target.pk})
     assert LightcurveUpdateState.objects.get(source="GAIA").status == UpdateStatus.QUEUED
 
 

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 ROOT = Path(__file__).resolve().parents[3]
 SCAFFOLD = ROOT / "bhtom2" / "scaffold"
 REGISTRY_MARKER = "    # -- derived properties"
-URLS_MARKER = "\n}\n\n\ndef survey_urls"
+URLS_MARKER = "\n}\n\n\ndef survey_name_extra_fields"
 SETTINGS_MARKER = "TOM_ALERT_CLASSES = [\n"
 SAMPLE_POINTS = [
     (60000.10, "15.20", "0.02", "g", ""),
@@ -41,6 +41,9 @@ class Command(BaseCommand):
         parser.add_argument("--register", action="store_true", help="also add the class to settings.py")
 
     def handle(self, *args, **options) -> None:
+        if not (ROOT / "pyproject.toml").exists():
+            raise CommandError("startbroker writes into a checkout of the bhtom-brokers repository, "
+                               f"not into an installed package ({ROOT}).")
         name = options["name"].strip().upper()
         if not re.fullmatch(r"[A-Z][A-Z0-9_]{1,30}", name):
             raise CommandError("NAME must be an upper-case identifier such as MY_SURVEY.")

@@ -15,18 +15,20 @@ applicable), 1 when any failed; one failure never stops the others.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import queue
 import sys
 import threading
+from contextlib import contextmanager
 from itertools import zip_longest
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 from tom_targets.models import Target, TargetName
 
+from bhtom_base import conf
 from bhtom_base.models import LightcurveUpdateState, UpdateStatus
 from bhtom_base.registry import broker_classes
 from bhtom_base.report import LightcurveUpdateReport
@@ -54,9 +56,15 @@ class Command(BaseCommand):
                                  "politeness limits still hold (default 1)")
         parser.add_argument("--enqueue", action="store_true",
                             help="queue one task per (target, source) instead of running them here")
-        parser.add_argument("--quiet", action="store_true", help="no progress bar; summary of problems only")
+        parser.add_argument("--quiet", action="store_true",
+                            help="for cron: no progress bar, no log lines below ERROR, and only the failed updates, "
+                                 "one line each")
 
     def handle(self, *args, **options) -> None:
+        with _log_level("bhtom", logging.ERROR if options["quiet"] else None):
+            self._handle(options)
+
+    def _handle(self, options) -> None:
         classes = broker_classes()
         sources = self._sources(classes, options["source"])
         targets = self._targets(options["targets"])
@@ -185,7 +193,12 @@ class Command(BaseCommand):
         return tqdm(total=total, unit="update", file=sys.stderr)
 
     def _summary(self, reports: list[LightcurveUpdateReport], quiet: bool) -> None:
-        shown = [r for r in reports if r.failed] if quiet else reports
+        if quiet:
+            for r in reports:
+                if r.failed:
+                    self.stdout.write(f"{r.target_name} {r.source}: failed: {r.error}")
+            return
+        shown = reports
         if shown:
             states = {
                 (state.target.name, state.source): state
@@ -208,8 +221,20 @@ class Command(BaseCommand):
         new = sum(r.new_points for r in reports)
         parts = ", ".join(f"{n} {UpdateStatus(s).label if s in UpdateStatus.values else s.replace('_', ' ')}"
                           for s, n in sorted(counts.items()))
-        if not quiet or any(r.failed for r in reports):
-            self.stdout.write(f"{len(reports)} updates: {parts or 'nothing to do'}; {new} new points.")
+        self.stdout.write(f"{len(reports)} updates: {parts or 'nothing to do'}; {new} new points.")
+
+
+@contextmanager
+def _log_level(name: str, level: int | None):
+    """The logger ``name`` at ``level`` while the block runs (None: unchanged)."""
+    logger = logging.getLogger(name)
+    previous = logger.level
+    if level is not None:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 class _NoProgress:
@@ -230,7 +255,7 @@ def _interleave_by_source(pairs: list[tuple]) -> list[tuple]:
 
 def _split_by_host(pairs: list[tuple], processes: int) -> list[list[tuple]]:
     """Groups of pairs, one host never in two groups, balanced by number of pairs."""
-    urls = getattr(settings, "BHTOM_URLS", {})
+    urls = conf.survey_urls()
     by_host: dict[str, list[tuple]] = {}
     for pair in pairs:
         by_host.setdefault(urlsplit(urls.get(pair[1], "")).netloc or pair[1], []).append(pair)

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-PAIRS = Path(__file__).resolve().parents[2] / "demo" / "offline_sources.json"
+PAIRS = Path(__file__).resolve().parents[2] / "offline_sources.json"
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from guardian.shortcuts import assign_perm
 from tom_targets.models import Target
 from tom_targets.utils import import_targets
 
-DEMO_TARGETS = Path(__file__).resolve().parents[2] / "demo" / "targets.csv"
+DEMO_TARGETS = Path(__file__).resolve().parents[2] / "targets.csv"
 
 
 class Command(BaseCommand):

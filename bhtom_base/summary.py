@@ -1,0 +1,93 @@
+"""Each target's latest magnitude, latest point and "brightened" flag, kept for the target list.
+
+Brightened: the points of the latest detection's band (one survey's band, so one
+photometric system) within ``LATEST_WINDOW`` of that detection are compared with
+the same band's points in the ``BASELINE_WINDOW`` before them. The target has
+brightened when their mean is brighter than the baseline median by more than
+``BRIGHTENING_MIN_MAG`` and by more than ``BRIGHTENING_SIGMA`` times the combined
+uncertainty (the baseline's robust scatter, 1.4826 x MAD, and the latest mean's
+error), with at least ``BASELINE_MIN_POINTS`` baseline points.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import numpy as np
+from django.db.models import Count, Max
+from tom_dataproducts.models import PhotometryReducedDatum
+from tom_targets.models import Target
+
+from .ingest import write_lock
+from .models import TargetLightcurveSummary, UpdateStatus
+from .report import LightcurveUpdateReport
+
+logger = logging.getLogger("bhtom.summary")
+
+LATEST_WINDOW = timedelta(days=3)
+BASELINE_WINDOW = timedelta(days=365)
+BASELINE_MIN_POINTS = 5
+BASELINE_MAX_POINTS = 5000
+BRIGHTENING_SIGMA = 3.0
+BRIGHTENING_MIN_MAG = 0.2
+
+
+def brightening(latest: list[tuple[float, float | None]], baseline: list[float]) -> tuple[float | None, float | None,
+                                                                                         bool]:
+    """(baseline median, brightening in mag, significant?) from the latest (mag, error) and baseline mags."""
+    if not latest or len(baseline) < BASELINE_MIN_POINTS:
+        return None, None, False
+    base = np.asarray(baseline, dtype=float)
+    median = float(np.median(base))
+    scatter = 1.4826 * float(np.median(np.abs(base - median)))
+    mags = np.array([mag for mag, _ in latest], dtype=float)
+    errors = np.array([err if err is not None and np.isfinite(err) else 0.0 for _, err in latest], dtype=float)
+    latest_error = float(np.sqrt(np.sum(errors**2)) / len(mags))
+    delta = median - float(mags.mean())
+    sigma = float(np.hypot(scatter, latest_error))
+    return median, delta, bool(delta > BRIGHTENING_MIN_MAG and delta > BRIGHTENING_SIGMA * sigma)
+
+
+def refresh_summary(target_id: int) -> TargetLightcurveSummary:
+    """Recompute one target's summary from its stored points (a few indexed queries)."""
+    points = PhotometryReducedDatum.objects.filter(target_id=target_id)
+    totals = points.aggregate(count=Count("id"), last=Max("timestamp"))
+    last = (points.filter(brightness__isnull=False).order_by("-timestamp")
+            .values("timestamp", "brightness", "brightness_error", "bandpass", "source_name").first())
+    fields = {"points": totals["count"], "last_point": totals["last"], "last_mag": None, "last_mag_error": None,
+              "last_band": "", "last_source": "", "last_mag_time": None, "baseline_mag": None,
+              "brightening": None, "brightened": False}
+    if last is not None:
+        band_points = list(
+            points.filter(brightness__isnull=False, bandpass=last["bandpass"], source_name=last["source_name"],
+                          timestamp__gte=last["timestamp"] - LATEST_WINDOW - BASELINE_WINDOW)
+            .order_by("-timestamp").values_list("timestamp", "brightness", "brightness_error")[:BASELINE_MAX_POINTS]
+        )
+        cut = last["timestamp"] - LATEST_WINDOW
+        latest = [(mag, err) for when, mag, err in band_points if when >= cut]
+        baseline = [mag for when, mag, _ in band_points if when < cut]
+        median, delta, brightened = brightening(latest, baseline)
+        fields.update(last_mag=last["brightness"], last_mag_error=last["brightness_error"],
+                      last_band=last["bandpass"] or "", last_source=last["source_name"] or "",
+                      last_mag_time=last["timestamp"], baseline_mag=median, brightening=delta,
+                      brightened=brightened)
+    with write_lock():
+        summary, _ = TargetLightcurveSummary.objects.update_or_create(target_id=target_id, defaults=fields)
+    return summary
+
+
+def record_summary(target: Target, report: LightcurveUpdateReport) -> None:
+    """After an update: refresh the summary when it succeeded with new points (or the target has none yet).
+
+    An update that found nothing new changes nothing the list shows ("days ago" is computed when the
+    page is drawn), so a cron run over thousands of up-to-date pairs costs one cheap query each.
+    Never raises: the update itself is already recorded.
+    """
+    if report.status != UpdateStatus.DONE:
+        return
+    try:
+        if report.new_points == 0 and TargetLightcurveSummary.objects.filter(target_id=target.pk).exists():
+            return
+        refresh_summary(target.pk)
+    except Exception:  # noqa: BLE001 - the list shows the previous summary; the points are stored
+        logger.exception("%s: could not refresh the lightcurve summary", target.name)
