@@ -48,8 +48,15 @@ def validate_target_extra(sender, instance: TargetExtra, **kwargs) -> None:
 
 
 def survey_name_error(key: object, value: object) -> str | None:
-    """Why ``value`` cannot be stored as the survey name ``key`` (None: it can, or it is no survey name)."""
+    """Why ``value`` cannot be stored under ``key`` (None: it can, or ``key`` is neither a survey
+    name nor the brightness choice)."""
     key = str(key or "").strip()
+    if key == brightness.BRIGHTNESS_KEY:
+        try:
+            brightness.validate_brightness(value)
+        except ValidationError as error:
+            return f"{key}: {' '.join(error.messages)}"
+        return None
     if key not in SOURCE_NAMES:
         return None
     text = "" if value is None else str(value).strip()

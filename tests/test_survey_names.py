@@ -148,3 +148,15 @@ def test_csv_import_rolls_back_a_row_that_fails_for_another_reason(admin_client)
     assert "Targets created: 1" in messages
     assert any(m.startswith("Error on line 2:") for m in messages), messages
     assert Target.objects.count() == 2 and TargetExtra.objects.filter(value="Gaia16aye").count() == 0
+
+
+def test_a_bad_brightness_choice_through_the_api_is_a_400_and_creates_nothing(admin_client):
+    payload = {"name": "V404 Cyg", "type": "SIDEREAL", "ra": 306.0, "dec": 33.9, "epoch": 2000,
+               "targetextra_set": [{"key": "bhtom_brightness", "value": "brightest"}]}
+    response = admin_client.post("/api/targets/", payload, content_type="application/json")
+    assert response.status_code == 400
+    assert "'brightest' is not a brightness choice" in response.content.decode()
+    assert not Target.objects.exists() and not TargetExtra.objects.exists()
+    payload["targetextra_set"][0]["value"] = "total"
+    assert admin_client.post("/api/targets/", payload, content_type="application/json").status_code == 201
+    assert TargetExtra.objects.get(key="bhtom_brightness").value == "total"
