@@ -27,3 +27,7 @@ class CircuitOpen(FetchError):
 
 class ParseError(BrokerError):
     """The survey's response is not in the format the parser knows."""
+
+
+class WorkerGone(BrokerError):
+    """The worker running an update stopped (killed, machine lost) before recording a result."""

@@ -6,8 +6,10 @@ from datetime import datetime
 
 from tom_targets.models import Target
 
+from .credentials import scrub_secrets
 from .models import FINISHED_STATUSES, LightcurveUpdateState, UpdateStatus
 from .registry import broker_classes
+from .scheduling import busy_text
 
 # Statuses whose message the panel shows (a held pair says what it would remove and how to accept it).
 PROBLEM_STATUSES = (UpdateStatus.FAILED, UpdateStatus.HELD, UpdateStatus.NOT_CONFIGURED, UpdateStatus.NO_SURVEY_NAME)
@@ -23,6 +25,7 @@ class SourceStatus:
     total_points: int = 0
     error: str = ""
     when: datetime | None = None
+    busy: str = ""  # "running for 12 min": how long it has been queued or running
 
     @property
     def finished(self) -> bool:
@@ -66,7 +69,7 @@ def source_statuses(target: Target) -> list[SourceStatus]:
         result.append(SourceStatus(
             name, survey, state.status, UpdateStatus(state.status).label,
             new_points=state.new_points, total_points=state.total_points,
-            error=state.last_error if state.status in PROBLEM_STATUSES else "",
-            when=when,
+            error=scrub_secrets(state.last_error) if state.status in PROBLEM_STATUSES else "",
+            when=when, busy=busy_text(state),
         ))
     return result

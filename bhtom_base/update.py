@@ -41,6 +41,7 @@ from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
 from . import conf
+from .credentials import scrub_secrets
 from .errors import BrokerError, NoSurveyName, NotConfigured
 from .ingest import MAX_REMOVED_POINTS, MAX_REMOVED_SHARE, prepare_rows, reconcile, write_lock
 from .lightcurve import TRUNCATED, clean_lightcurve
@@ -177,6 +178,7 @@ def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = Fals
         logger.exception("%s %s: unexpected error", target.name, broker.name)
         report.status = UpdateStatus.FAILED
         report.error = f"unexpected {type(error).__name__}: {error}"[:1000]
+    report.error = scrub_secrets(report.error)  # a survey may echo the request, token included
     report.duration = time.monotonic() - started
     _record(state, broker, report, now)
     record_summary(target, report)

@@ -17,7 +17,6 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views import View
 from django.views.decorators.http import require_GET, require_POST
@@ -25,10 +24,9 @@ from tom_targets.models import Target
 
 from .download_views import download_response, selection_for
 from .lightcurve_json import lightcurve_payload
-from .models import LightcurveUpdateState
 from .permissions import can_update, updatable_target, viewable_target
 from .registry import broker_classes
-from .scheduling import enqueue_pairs, in_flight
+from .scheduling import enqueue_pairs
 from .selection import Selection, SelectionError
 from .status import folded_summary, source_statuses
 from .update_messages import update_message
@@ -39,14 +37,11 @@ POLL_SECONDS = 2
 def enqueue_target(target: Target) -> int:
     """One forced task per installed source of the target (the user asked for fresh data).
 
-    A source already queued or running (within its lease, the same rule as
-    ``--due``) is not queued again, so pressing the button twice does not double
-    the work.
+    A source already queued or running (within its lease) is not queued again,
+    atomically (:func:`bhtom_base.scheduling.claim_pairs`), so pressing the
+    button twice, even at the same instant, does not double the work.
     """
-    now = timezone.now()
-    busy = {state.source for state in LightcurveUpdateState.objects.filter(target=target) if in_flight(state, now)}
-    sources = [source for source in sorted(broker_classes()) if source not in busy]
-    return enqueue_pairs([(target, source) for source in sources], force=True)
+    return enqueue_pairs([(target, source) for source in sorted(broker_classes())], force=True)
 
 
 def queued_message(count: int, target: Target) -> str:

@@ -23,15 +23,16 @@ def test_retries_a_transient_500_and_succeeds(replay, client):
     assert len(replay.requests_to(PATH)) == 2
 
 
-def test_honours_retry_after_up_to_the_cap(replay, client, settings):
-    settings.BHTOM_HTTP = {**settings.BHTOM_HTTP, "max_retry_after": 0.5}
+def test_honours_a_retry_after_within_the_cap(replay, client, settings):
+    settings.BHTOM_HTTP = {**settings.BHTOM_HTTP, "max_retry_after": 1.5}
     replay.inject(path=PATH, status=503, retry_after=1, times=1)
     started = time.monotonic()
     fetched = client.get(replay.url + PATH)
     waited = time.monotonic() - started
     assert fetched.status == 200
-    # the server asked for 1 s; the cap (0.5 s) applies, and it did wait
-    assert 0.45 <= waited < 1.0
+    # the server asked for 1 s, within the cap: the client waited for it
+    assert 0.95 <= waited < 1.5
+    # (a longer Retry-After is not waited for: tests/test_hostile_servers.py)
 
 
 def test_429_then_success(replay, client):

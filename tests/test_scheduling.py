@@ -229,3 +229,35 @@ def test_the_admin_action_queues_the_selected_pairs(target, admin_client, settin
     state.refresh_from_db()
     assert state.status == "queued"
     assert [r.args for r in default_task_backend.results] == [[target.pk, "GAIA", True]]
+
+
+def test_claiming_is_conditional_on_the_row_a_concurrent_request_just_wrote(target, settings):
+    """The second of two claims (a double click, a click and cron) gets nothing; a finished pair is claimable."""
+    from bhtom_base.scheduling import claim_pairs
+
+    other = Target.objects.create(name="other", type="SIDEREAL", ra=1, dec=2)
+    pairs = [(target, "GAIA"), (other, "GAIA")]
+    assert claim_pairs(pairs) == pairs
+    assert claim_pairs(pairs) == []  # both are queued now: nobody queues them again
+    assert claim_pairs(pairs, only_due=True) == []
+    LightcurveUpdateState.objects.filter(target=other).update(
+        status=UpdateStatus.DONE, next_due=timezone.now() + timedelta(hours=1))
+    assert claim_pairs(pairs, only_due=True) == []  # finished in between and not due: cron leaves it
+    assert claim_pairs(pairs) == [(other, "GAIA")]  # a press asks for fresh data: queued again
+    # a queued pair whose task was lost (past the queue lease) can be claimed again
+    LightcurveUpdateState.objects.filter(target=target).update(
+        queued_at=timezone.now() - queued_lease() - timedelta(seconds=1))
+    assert claim_pairs(pairs, only_due=True) == [(target, "GAIA")]
+
+
+def test_two_presses_of_the_button_queue_each_source_once(target, client, django_user_model, settings,
+                                                           django_capture_on_commit_callbacks):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    from django_tasks import default_task_backend
+
+    client.force_login(django_user_model.objects.create_superuser("boss", "b@example.org", "pw"))
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):
+            assert client.post(f"/bhtom/targets/{target.pk}/lightcurve/update/").status_code == 302
+    queued = [tuple(r.args[:2]) for r in default_task_backend.results]
+    assert len(queued) == len(set(queued)) == len(settings.TOM_ALERT_CLASSES)

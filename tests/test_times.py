@@ -57,7 +57,8 @@ def test_a_leap_second_instant_is_a_counted_no_time_row_not_an_exception():
               b' {"mjd": 57754.2, "fid": 2, "magpsf": 17.0, "sigmapsf": 0.1, "isdiffpos": "t"}]'
     frame = clean_lightcurve(parse_alerce(content))
     assert len(frame) == 1 and frame.attrs["skipped"] == {"no time": 1}
-    assert abs((frame["time"].iloc[0] - pd.Timestamp("2017-01-01 04:48:00", tz="UTC")).total_seconds()) < 1e-6
+    # stored at mid-exposure: ZTF's mjd is the start of its 30 s exposure
+    assert abs((frame["time"].iloc[0] - pd.Timestamp("2017-01-01 04:48:15", tz="UTC")).total_seconds()) < 1e-6
 
 
 def test_one_shared_range_1800_to_2200_for_every_conversion():

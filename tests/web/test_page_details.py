@@ -59,7 +59,7 @@ def test_plot_json_carries_survey_names_band_colours_and_markers(client, users, 
     client.force_login(users["viewer"])
     payload = client.get(reverse("bhtom_base:lightcurve-data", kwargs={"pk": gaia_target.pk})).json()
     series = {entry["source"]: entry for entry in payload["series"]}
-    assert series["ZTF_DR8"]["survey"] == "ZTF DR24" and series["KMT_NET"]["survey"] == "KMTNet"
+    assert series["ZTF_DR8"]["survey"] == "ZTF DR" and series["KMT_NET"]["survey"] == "KMTNet"
     assert series["ZTF_DR8"]["colour"] == series["ANTARES"]["colour"] == BAND_COLOURS["g"][1]
     assert series["ZTF_DR8"]["band_label"] == "g" and series["KMT_NET"]["band_label"] == "I"
     assert len({entry["symbol"] for entry in series.values()}) == 3

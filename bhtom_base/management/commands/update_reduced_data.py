@@ -3,7 +3,8 @@
     manage.py update_reduced_data                      # every target, every source
     manage.py update_reduced_data 12 "Gaia16aye"       # by id or by name
     manage.py update_reduced_data --source GAIA --source GAIA_DR3
-    manage.py update_reduced_data --due --workers 8    # cron: what is due, 8 at once
+    manage.py update_reduced_data --due --workers 8    # cron: what is due, 8 at once (and first
+                                                       # fail what dead workers left running)
     manage.py update_reduced_data --due --workers 8 --processes 4   # hosts split over 4 processes
     manage.py update_reduced_data --enqueue            # hand the work to db_worker processes
 
@@ -36,7 +37,7 @@ from bhtom_base import conf
 from bhtom_base.models import LightcurveUpdateState, UpdateStatus
 from bhtom_base.registry import broker_classes
 from bhtom_base.report import LightcurveUpdateReport
-from bhtom_base.scheduling import due_pairs, enqueue_pairs, next_due_text
+from bhtom_base.scheduling import due_pairs, enqueue_pairs, next_due_text, release_dead_work
 from bhtom_base.update import update_lightcurve
 
 
@@ -82,12 +83,16 @@ class Command(BaseCommand):
         targets = self._targets(options["targets"])
         pairs = [(target, source) for target in targets for source in sources]
         if options["due"]:
+            released_pairs, released_tasks = release_dead_work()
+            if released_pairs or released_tasks:
+                self.stdout.write(f"Released work of dead workers: {released_pairs} pairs marked failed, "
+                                  f"{released_tasks} task rows marked failed.")
             pairs = due_pairs(pairs, classes)
         planned = time.perf_counter()
         if options["verbosity"] >= 2:
             self.stdout.write(f"Planned {len(pairs)} pairs in {planned - started:.2f} s.")
         if options["enqueue"]:
-            queued = enqueue_pairs(pairs, force=options["force"])
+            queued = enqueue_pairs(pairs, force=options["force"], only_due=options["due"])
             considered = len(targets) * len(sources)
             due = f", {considered - queued} not due" if options["due"] else ""
             if options["verbosity"] >= 2:
