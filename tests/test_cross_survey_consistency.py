@@ -52,6 +52,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.coordinates import EarthLocation, SkyCoord
+from astropy.table import Table
 from astropy.time import Time
 from django.core.management import call_command
 from tom_dataproducts.models import PhotometryReducedDatum
@@ -266,9 +267,7 @@ def test_negative_control_a_wrong_atlas_zero_point_leaves_the_crowding_range(dim
 
 
 def gaia_v_in_asassn_aperture(ra: float, dec: float) -> float:
-    """V of all Gaia EDR3 sources within ASAS-SN's aperture, from G and BP - RP (Gaia EDR3 documentation 5.5.1)."""
-    from astropy.table import Table
-
+    """V of all Gaia EDR3 sources within ASAS-SN's aperture, from G and BP - RP (Gaia EDR3 documentation, chapter 5)."""
     sources = Table.read(io.BytesIO(fixture_bytes(GAIA_CONE)), format="ascii.ecsv")
     centre = SkyCoord(ra, dec, unit="deg")
     inside = centre.separation(SkyCoord(sources["ra"], sources["dec"], unit="deg")).arcsec < ASASSN_APERTURE_ARCSEC
