@@ -39,14 +39,28 @@ def reject_html(text: str, *, what: str) -> None:
         raise ParseError(f"an HTML page{detail} where a {what} was expected")
 
 
-def load_json_object(content: bytes | str, *, what: str) -> dict:
-    """A JSON object from a survey; empty bodies, HTML pages, bad JSON and non-objects are ParseErrors."""
+def load_json(content: bytes | str, *, what: str) -> object:
+    """The JSON value of a survey's answer; empty bodies, HTML pages and bad JSON are ParseErrors."""
     text = decode_text(content, what=what)
     reject_html(text, what=what)
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except ValueError as error:
         raise ParseError(f"unreadable {what} (not JSON: {error})") from None
+
+
+def load_json_object(content: bytes | str, *, what: str) -> dict:
+    """A JSON object from a survey; empty bodies, HTML pages, bad JSON and non-objects are ParseErrors."""
+    value = load_json(content, what=what)
     if not isinstance(value, dict):
         raise ParseError(f"unreadable {what}: expected a JSON object, not an {type(value).__name__}")
     return value
+
+
+def json_flag(value: object) -> bool | None:
+    """A survey's JSON boolean (``true``, or the text ``"true"``/``"false"``); None when it says neither."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None

@@ -70,7 +70,7 @@ from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, NoSurveyName, ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import Brightness, ParseContext, empty_lightcurve, make_lightcurve
-from bhtom_base.parsing import load_json_object
+from bhtom_base.parsing import json_flag, load_json_object
 from bhtom_base.survey_names import get_survey_name
 from bhtom_base.times import mjd_to_utc
 
@@ -106,7 +106,7 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
         raise ParseError("ANTARES locus lightcurve is not CSV text")
     properties = attributes.get("properties") if isinstance(attributes.get("properties"), dict) else {}
     choice = context.brightness if context is not None else Brightness.AUTO
-    return parse_lightcurve_csv(lightcurve, choice=choice, is_corrected=_flag(properties.get("is_corrected")))
+    return parse_lightcurve_csv(lightcurve, choice=choice, is_corrected=json_flag(properties.get("is_corrected")))
 
 
 def parse_lightcurve_csv(text: str, *, choice: Brightness = Brightness.AUTO,
@@ -198,14 +198,6 @@ def _column(table: pd.DataFrame, name: str) -> np.ndarray:
     if name not in table.columns:
         return np.full(len(table), np.nan)
     return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
-
-
-def _flag(value) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
 
 
 def _count(skipped: dict[str, int], reason: str, mask: np.ndarray) -> None:

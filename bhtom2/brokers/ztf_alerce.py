@@ -69,7 +69,7 @@ from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.lightcurve import Brightness, ParseContext, concat_lightcurves, empty_lightcurve, make_lightcurve
-from bhtom_base.parsing import decode_text, reject_html
+from bhtom_base.parsing import json_flag, load_json
 from bhtom_base.sky import separation_arcsec
 from bhtom_base.times import mjd_to_utc
 
@@ -83,22 +83,13 @@ TIME_SYSTEM = "MJD UTC, exposure start"
 LIMIT_IN_REFERENCE = "difference-image limit (source in the reference: no change)"
 
 
-def _load_json(content: bytes, what: str):
-    text = decode_text(content, what=what)
-    reject_html(text, what=what)
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ParseError(f"unreadable {what} (not JSON: {error})") from None
-
-
 def bundle(object_body: bytes, detections_body: bytes, non_detections_body: bytes) -> bytes:
     """The three answers of one object as one document for :func:`parse`; each is checked first."""
-    obj = _load_json(object_body, "ALeRCE ZTF object")
+    obj = load_json(object_body, what="ALeRCE ZTF object")
     if not isinstance(obj, dict):
         raise ParseError("not an ALeRCE object: expected a JSON object")
-    detections = _load_json(detections_body, "ALeRCE ZTF detections list")
-    non_detections = _load_json(non_detections_body, "ALeRCE ZTF non-detections list")
+    detections = load_json(detections_body, what="ALeRCE ZTF detections list")
+    non_detections = load_json(non_detections_body, what="ALeRCE ZTF non-detections list")
     return json.dumps({"object": obj, "detections": detections, "non_detections": non_detections}).encode()
 
 
@@ -113,12 +104,12 @@ class ObjectFlags:
     def from_record(cls, record) -> ObjectFlags:
         if not isinstance(record, dict):
             return cls()
-        return cls(corrected=_flag(record.get("corrected")), stellar=_flag(record.get("stellar")))
+        return cls(corrected=json_flag(record.get("corrected")), stellar=json_flag(record.get("stellar")))
 
 
 def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
     """ALeRCE object + detections + non-detections (or any one list) -> standard frame."""
-    data = _load_json(content, "ALeRCE ZTF lightcurve")
+    data = load_json(content, what="ALeRCE ZTF lightcurve")
     flags = ObjectFlags()
     if isinstance(data, dict) and ("detections" in data or "non_detections" in data):
         flags = ObjectFlags.from_record(data.get("object"))
@@ -258,7 +249,7 @@ def _bool_column(table: pd.DataFrame, name: str, default_from: np.ndarray | None
     fallback = np.zeros(len(table), dtype=bool) if default_from is None else np.isfinite(_real(default_from))
     if name not in table.columns:
         return fallback
-    flags = table[name].map(_flag).tolist()
+    flags = table[name].map(json_flag).tolist()
     return np.array([fallback[i] if flag is None else flag for i, flag in enumerate(flags)], dtype=bool)
 
 
@@ -266,14 +257,6 @@ def _negative(table: pd.DataFrame) -> np.ndarray:
     if "isdiffpos" not in table.columns:
         return np.zeros(len(table), dtype=bool)
     return table["isdiffpos"].map(_is_negative).to_numpy(dtype=bool)
-
-
-def _flag(value) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
 
 
 def _is_negative(value) -> bool:
@@ -295,7 +278,7 @@ def _count(skipped: dict[str, int], reason: str, mask: np.ndarray) -> None:
 
 def parse_objects(content: bytes) -> pd.DataFrame:
     """ALeRCE ``/objects`` listing -> ``oid, meanra, meandec`` (rows without a position dropped)."""
-    data = _load_json(content, "ALeRCE object list")
+    data = load_json(content, what="ALeRCE object list")
     items = data.get("items") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise ParseError("not an ALeRCE object list: no 'items'")

@@ -6,13 +6,11 @@ them as exact Python ints, and :func:`~.photometry.id_text` keeps them as text.
 """
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
+from bhtom_base import parsing
 from bhtom_base.errors import ParseError
 from bhtom_base.lightcurve import ParseContext
-from bhtom_base.parsing import decode_text, reject_html
 
 WHAT = "Rubin/LSST response"
 LASAIR_KEYS = ("diaSources", "diaSourcesList", "diaForcedSources", "diaForcedSourcesList")
@@ -21,13 +19,8 @@ ERROR_KEYS = ("error", "detail", "text", "message")
 
 
 def load_json(content: bytes | str, *, what: str = WHAT) -> object:
-    """The JSON value of an answer; empty bodies, HTML pages and bad JSON are ``ParseError``s."""
-    text = decode_text(content, what=what)
-    reject_html(text, what=what)
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ParseError(f"unreadable {what} (not JSON: {error})") from None
+    """The JSON value of a Rubin/LSST answer (see :func:`bhtom_base.parsing.load_json`)."""
+    return parsing.load_json(content, what=what)
 
 
 def error_message(data: dict) -> str:
