@@ -28,7 +28,9 @@ from django.utils import timezone
 from tom_targets.models import Target
 
 from . import conf
+from .fast_insert import insert_like
 from .models import FINISHED_STATUSES, LightcurveUpdateState, UpdateStatus
+from .task_queue import enqueue_many
 
 
 def queued_lease() -> timedelta:
@@ -36,20 +38,21 @@ def queued_lease() -> timedelta:
 
 
 def due_pairs(pairs: list[tuple[Target, str]], classes: dict | None = None) -> list[tuple[Target, str]]:
-    """The pairs (in their order) that are due now."""
+    """The pairs (in their order) that are due now.
+
+    One query for the keys of the pairs that are *not* due (the rule of
+    :func:`due_filter`, evaluated by the database); every other pair is due,
+    a pair without a state included. No model instance is built, so 160,000
+    pairs take well under a second.
+    """
     now = timezone.now()
     sources = {source for _, source in pairs}
     target_ids = {target.pk for target, _ in pairs}
-    states_query = LightcurveUpdateState.objects.filter(source__in=sources)
+    not_due = LightcurveUpdateState.objects.filter(source__in=sources).exclude(due_filter(now))
     if len(target_ids) <= 2000:  # a few targets: ask for those; many: read the sources' states at once
-        states_query = states_query.filter(target_id__in=target_ids)
-    states = {(state.target_id, state.source): state for state in states_query}
-    due = []
-    for target, source in pairs:
-        state = states.get((target.pk, source))
-        if state is None or is_due(state, now):
-            due.append((target, source))
-    return due
+        not_due = not_due.filter(target_id__in=target_ids)
+    waiting = set(not_due.values_list("target_id", "source"))
+    return [(target, source) for target, source in pairs if (target.pk, source) not in waiting]
 
 
 def in_flight(state: LightcurveUpdateState, now: datetime | None = None) -> bool:
@@ -130,9 +133,8 @@ def claim_pairs(pairs: list[tuple[Target, str]], only_due: bool = False) -> list
     for source, target_ids in by_source.items():
         for start in range(0, len(target_ids), 5000):
             chunk = target_ids[start:start + 5000]
-            LightcurveUpdateState.objects.bulk_create(
-                [LightcurveUpdateState(target_id=pk, source=source) for pk in chunk], ignore_conflicts=True
-            )
+            insert_like(LightcurveUpdateState(source=source), ("target_id",), [(pk,) for pk in chunk],
+                        ignore_conflicts=True)
             claimable = LightcurveUpdateState.objects.filter(condition, source=source, target_id__in=chunk)
             won.update((target_id, source) for target_id in _mark_queued(claimable, now))
     return [(target, source) for target, source in pairs if (target.pk, source) in won]
@@ -167,9 +169,7 @@ def enqueue_pairs(pairs: list[tuple[Target, str]], force: bool = False, only_due
     from .tasks import update_target_source
 
     claimed = claim_pairs(pairs, only_due=only_due)
-    for target, source in claimed:
-        update_target_source.enqueue(target.pk, source, force)
-    return len(claimed)
+    return enqueue_many(update_target_source, [(target.pk, source, force) for target, source in claimed])
 
 
 def busy_since(state: LightcurveUpdateState) -> datetime | None:
