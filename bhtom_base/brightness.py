@@ -8,9 +8,14 @@ through ``ParseContext.brightness``.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from tom_targets.models import Target
 
-from .broker import BRIGHTNESS_KEY
 from .lightcurve import Brightness
+from .survey_names import get_survey_name
+
+# The TargetExtra where a person says what a target's brightness is in difference-imaging
+# surveys ("total": it is in the reference image; "difference": a transient absent from it).
+BRIGHTNESS_KEY = "bhtom_brightness"
 
 LABEL = "Brightness in difference-imaging surveys"
 CHOICES: tuple[tuple[str, str], ...] = (
@@ -21,7 +26,16 @@ CHOICES: tuple[tuple[str, str], ...] = (
 HELP = ("Whether this target is in the surveys' reference images (its brightness is reference + difference "
         "and a difference-image limit means no change) or a transient absent from them.")
 
-__all__ = ["BRIGHTNESS_KEY", "CHOICES", "HELP", "LABEL", "describe", "validate_brightness"]
+__all__ = ["BRIGHTNESS_KEY", "CHOICES", "HELP", "LABEL", "brightness_choice", "describe", "validate_brightness"]
+
+
+def brightness_choice(target: Target) -> Brightness:
+    """A person's choice for the target (``bhtom_brightness`` extra), else ``auto``."""
+    value = (get_survey_name(target, BRIGHTNESS_KEY) or "").lower()
+    try:
+        return Brightness(value)
+    except ValueError:
+        return Brightness.AUTO
 
 
 def validate_brightness(value: object) -> str:

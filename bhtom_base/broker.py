@@ -34,17 +34,14 @@ from tom_alerts.alerts import GenericBroker
 from tom_targets.models import Target
 
 from . import conf
+from .brightness import brightness_choice
 from .errors import BrokerError, NoSurveyName
 from .http import Fetched, base_url, get_client
-from .lightcurve import SURVEY_NAMES, Brightness, ParseContext, concat_lightcurves
+from .lightcurve import SURVEY_NAMES, ParseContext, concat_lightcurves
 from .query_pages import LightcurveOnlyQueryForm, lightcurve_only_message
 from .report import LightcurveUpdateReport
 from .survey_names import get_survey_name, set_survey_name
 from .update import update_lightcurve
-
-# The TargetExtra where a person says what a target's brightness is in difference-imaging
-# surveys ("total": it is in the reference image; "difference": a transient absent from it).
-BRIGHTNESS_KEY = "bhtom_brightness"
 
 
 class BHTOMBroker(GenericBroker):
@@ -232,12 +229,3 @@ class BHTOMBroker(GenericBroker):
 
     def to_generic_alert(self, alert):
         raise NotImplementedError(f"{self.name} has no alert stream")
-
-
-def brightness_choice(target: Target) -> Brightness:
-    """A person's choice for the target (``bhtom_brightness`` extra), else ``auto``."""
-    value = (get_survey_name(target, BRIGHTNESS_KEY) or "").lower()
-    try:
-        return Brightness(value)
-    except ValueError:
-        return Brightness.AUTO

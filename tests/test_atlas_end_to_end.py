@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
-from bhtom_base.broker import BRIGHTNESS_KEY
+from bhtom_base.brightness import BRIGHTNESS_KEY
 from bhtom_base.models import LightcurveUpdateState
 from bhtom_base.survey_names import set_survey_name
 from tests.replay_handlers import atlas as server

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from tom_targets.models import Target, TargetExtra
 
 from bhtom2.settings_helpers import survey_name_extra_fields
-from bhtom_base.broker import BRIGHTNESS_KEY, brightness_choice
+from bhtom_base.brightness import BRIGHTNESS_KEY, brightness_choice
 from bhtom_base.lightcurve import Brightness
 from bhtom_base.survey_names import get_survey_name
 from tests.test_survey_names import create_form_data

@@ -19,7 +19,7 @@ from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
 from bhtom2.brokers.lsst import LSSTBroker
-from bhtom_base.broker import BRIGHTNESS_KEY
+from bhtom_base.brightness import BRIGHTNESS_KEY
 from bhtom_base.models import LightcurveUpdateState
 from bhtom_base.survey_names import get_survey_name, set_survey_name
 from bhtom_base.update import update_lightcurve

@@ -37,7 +37,8 @@ from tom_targets.models import Target
 
 from bhtom2.data_sources import DataSource
 from bhtom_base import conf
-from bhtom_base.broker import BHTOMBroker, brightness_choice
+from bhtom_base.brightness import brightness_choice
+from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, ParseError
 from bhtom_base.http import Fetched
 from bhtom_base.models import UpdateStatus

@@ -11,7 +11,8 @@ from tom_targets.models import Target
 from bhtom2.data_sources import DataSource
 from bhtom2.settings_helpers import DEFAULT_URLS
 from bhtom_base import conf
-from bhtom_base.broker import BHTOMBroker, brightness_choice
+from bhtom_base.brightness import brightness_choice
+from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import NoSurveyName
 from bhtom_base.http import Fetched, base_url
 from bhtom_base.lightcurve import Brightness, ParseContext
