@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from functools import cache
 
 from django.db import transaction
 
@@ -62,15 +63,9 @@ def import_targets_per_row(target_stream: Iterable[str], tom_import_targets) -> 
     return {"targets": targets, "errors": errors}
 
 
-_installed = False
-
-
+@cache  # once per process: the hooks wrap TOM Toolkit's own functions
 def install() -> None:
     """Route TOM's import view (and anything calling ``tom_targets.utils.import_targets``) through here."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
     from tom_targets import utils, views
 
     original = utils.import_targets

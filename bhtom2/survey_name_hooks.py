@@ -20,6 +20,8 @@ all of these still cannot store a bad name.
 """
 from __future__ import annotations
 
+from functools import cache
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models.signals import pre_save
@@ -142,14 +144,8 @@ def _clean_survey_names(form: forms.Form) -> None:
             form.add_error(brightness.BRIGHTNESS_KEY, error)
 
 
-_installed = False
-
-
+@cache  # once per process: the hooks wrap TOM Toolkit's own functions
 def install() -> None:
-    global _installed
-    if _installed:
-        return
-    _installed = True
     pre_save.connect(validate_target_extra, sender=TargetExtra, dispatch_uid="bhtom2_survey_names")
 
     original_init = TargetForm.__init__
