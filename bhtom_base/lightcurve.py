@@ -196,6 +196,13 @@ def _in_mag_range(values: np.ndarray) -> np.ndarray:
     return (values >= MAG_RANGE[0]) & (values <= MAG_RANGE[1])
 
 
+def count_skipped(skipped: dict[str, int], reason: str, mask) -> None:
+    """Add the rows where ``mask`` is true to ``skipped[reason]`` (parsers' left-out rows, by reason)."""
+    count = int(np.count_nonzero(mask))
+    if count:
+        skipped[reason] = skipped.get(reason, 0) + count
+
+
 def add_skipped(frame: pd.DataFrame, reason: str, count: int) -> None:
     if count:
         skipped = dict(frame.attrs.get(SKIPPED, {}))

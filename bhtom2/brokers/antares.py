@@ -69,7 +69,7 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import FetchError, NoSurveyName, ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import Brightness, ParseContext, empty_lightcurve, make_lightcurve
+from bhtom_base.lightcurve import Brightness, ParseContext, count_skipped, empty_lightcurve, make_lightcurve
 from bhtom_base.parsing import json_flag, load_json_object
 from bhtom_base.survey_names import get_survey_name
 from bhtom_base.times import mjd_to_utc
@@ -126,24 +126,24 @@ def parse_lightcurve_csv(text: str, *, choice: Brightness = Brightness.AUTO,
     mjd = _column(table, "ant_mjd")
     band = table["ant_passband"].astype(str).str.strip().map(PASSBANDS)
     keep = np.isfinite(mjd)
-    _count(skipped, "unreadable time", ~keep)
+    count_skipped(skipped, "unreadable time", ~keep)
     other = keep & band.isna().to_numpy()
-    _count(skipped, "passband not ZTF g/R/i", other)
+    count_skipped(skipped, "passband not ZTF g/R/i", other)
     keep &= ~other
 
     corrected = _Corrected.of(table)
     brightness = decide_brightness(choice, is_corrected, corrected.any_value()[keep].any())
     detected = np.isfinite(_column(table, "ant_mag"))
     if brightness is Brightness.TOTAL:
-        _count(skipped, LIMIT_IN_REFERENCE, keep & ~detected)
+        count_skipped(skipped, LIMIT_IN_REFERENCE, keep & ~detected)
         keep &= detected
         no_corrected = keep & ~(np.isfinite(corrected.mag) & np.isfinite(corrected.err))
-        _count(skipped, "no corrected magnitude (ANTARES)", no_corrected)
+        count_skipped(skipped, "no corrected magnitude (ANTARES)", no_corrected)
         keep &= ~no_corrected
         mag, err, limit = corrected.mag, corrected.err, None
     else:
         negative = keep & detected & corrected.fainter_than_reference()
-        _count(skipped, "negative difference (ANTARES corrected magnitude fainter than the reference)", negative)
+        count_skipped(skipped, "negative difference (ANTARES corrected magnitude fainter than the reference)", negative)
         keep &= ~negative
         mag, err = _column(table, "ant_mag"), _column(table, "ant_magerr")
         limit = np.where(detected, np.nan, _column(table, "ant_maglim"))
@@ -198,11 +198,6 @@ def _column(table: pd.DataFrame, name: str) -> np.ndarray:
     if name not in table.columns:
         return np.full(len(table), np.nan)
     return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
-
-
-def _count(skipped: dict[str, int], reason: str, mask: np.ndarray) -> None:
-    if mask.any():
-        skipped[reason] = skipped.get(reason, 0) + int(mask.sum())
 
 
 def listing_query(ztf_object_id: str) -> str:

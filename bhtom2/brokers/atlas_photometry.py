@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from bhtom_base.errors import ParseError
-from bhtom_base.lightcurve import Brightness, ParseContext, make_lightcurve
+from bhtom_base.lightcurve import Brightness, ParseContext, count_skipped, make_lightcurve
 from bhtom_base.parsing import decode_text, reject_html
 from bhtom_base.times import mjd_to_utc
 
@@ -73,31 +73,31 @@ def parse(content: bytes, context: ParseContext | None = None) -> pd.DataFrame:
               for name in REQUIRED if name not in ("F", "Obs")}
     band = frame["F"].astype(str).to_numpy()
     keep = np.isfinite(number["MJD"])
-    _count(skipped, "unreadable MJD", ~keep)
+    count_skipped(skipped, "unreadable MJD", ~keep)
     for reason, mask in (("unknown filter", ~np.isin(band, BANDS)),
                          ("nothing measured (flux 0, error 0)", (number["uJy"] == 0) & (number["duJy"] == 0))):
-        _count(skipped, reason, keep & mask)
+        count_skipped(skipped, reason, keep & mask)
         keep &= ~mask
     with np.errstate(invalid="ignore", divide="ignore"):
         for reason, test in FAQ_CUTS:
             failed = keep & ~np.asarray(test(number), dtype=bool)
-            _count(skipped, reason, failed)
+            count_skipped(skipped, reason, failed)
             keep &= ~failed
         snr = np.where(number["duJy"] > 0, number["uJy"] / number["duJy"], np.nan)
     no_error = keep & ~np.isfinite(snr)
-    _count(skipped, "no flux error", no_error)
+    count_skipped(skipped, "no flux error", no_error)
     keep &= ~no_error
     negative = keep & (snr <= -DETECTION_SNR)
-    _count(skipped, "significant negative flux on a reduced image (failed fit)" if reduced
+    count_skipped(skipped, "significant negative flux on a reduced image (failed fit)" if reduced
            else "significant negative difference flux (no flux of a transient)", negative)
     keep &= ~negative
     detection = keep & (snr >= DETECTION_SNR)
     implausible = detection & ~((number["m"] > 0) & np.isfinite(number["dm"]))
-    _count(skipped, "detection without a magnitude", implausible)
+    count_skipped(skipped, "detection without a magnitude", implausible)
     detection &= ~implausible
     non_detection = keep & (snr < DETECTION_SNR)
     bad_fit = non_detection & ~(number["chi/N"] <= MAX_LIMIT_CHI_N)
-    _count(skipped, f"non-detection with a failed PSF fit (chi/N > {MAX_LIMIT_CHI_N:g})", bad_fit)
+    count_skipped(skipped, f"non-detection with a failed PSF fit (chi/N > {MAX_LIMIT_CHI_N:g})", bad_fit)
     non_detection &= ~bad_fit
     selected = detection | non_detection
     is_detection = detection[selected]
@@ -138,9 +138,3 @@ def _read_table(content: bytes) -> tuple[pd.DataFrame, dict[str, int]]:
     if len(complete) < len(rows):
         skipped["unparseable row"] = len(rows) - len(complete)
     return pd.DataFrame(complete, columns=names, dtype=object), skipped
-
-
-def _count(skipped: dict[str, int], reason: str, mask: np.ndarray) -> None:
-    count = int(np.count_nonzero(mask))
-    if count:
-        skipped[reason] = skipped.get(reason, 0) + count

@@ -29,7 +29,7 @@ import pandas as pd
 from astropy.table import Table
 
 from bhtom_base.errors import ParseError
-from bhtom_base.lightcurve import make_lightcurve
+from bhtom_base.lightcurve import count_skipped, make_lightcurve
 from bhtom_base.times import mjd_to_utc
 
 from .irsa_gator import column_floats, column_strings, parse_ipac_table
@@ -79,20 +79,20 @@ def wise_lightcurve(table: Table, bands: dict[str, tuple[str, str]]) -> dict:
                                       ("cc_flags", "0", "artefact flag (cc_flags)")):
             if column in table.colnames:
                 flagged = keep & (_band_characters(table, column, position) != clean)
-                _count(skipped, f"{band}: {reason}", flagged)
+                count_skipped(skipped, f"{band}: {reason}", flagged)
                 keep &= ~flagged
         is_limit = keep & np.isfinite(mag) & ~np.isfinite(err)  # null sigma: a 95 % upper limit
         if "ph_qual" in table.colnames:
             quality = _band_characters(table, "ph_qual", position)
             is_limit = keep & (quality == UPPER_LIMIT_QUALITY)
             unusable = keep & ~is_limit & ~np.isin(quality, DETECTION_QUALITY)
-            _count(skipped, f"{band}: no measurement (ph_qual X/Z)", unusable)
+            count_skipped(skipped, f"{band}: no measurement (ph_qual X/Z)", unusable)
             keep &= ~unusable
         no_mag = keep & ~np.isfinite(mag)
-        _count(skipped, f"{band}: null magnitude", no_mag)
+        count_skipped(skipped, f"{band}: null magnitude", no_mag)
         keep &= ~no_mag
         no_error = keep & ~is_limit & ~np.isfinite(err)
-        _count(skipped, f"{band}: null error", no_error)
+        count_skipped(skipped, f"{band}: null error", no_error)
         keep &= ~no_error
         for mask, as_limit in ((keep & ~is_limit, False), (keep & is_limit, True)):
             count = int(mask.sum())
@@ -122,7 +122,7 @@ def _good_frames(table: Table, skipped: dict[str, int]) -> np.ndarray:
         ):
             if column in table.colnames:
                 failed = good & ~test(column_floats(table, column))
-                _count(skipped, f"frame: {reason}", failed)
+                count_skipped(skipped, f"frame: {reason}", failed)
                 good &= ~failed
     return good
 
@@ -130,9 +130,3 @@ def _good_frames(table: Table, skipped: dict[str, int]) -> np.ndarray:
 def _band_characters(table: Table, column: str, position: int) -> np.ndarray:
     values = column_strings(table, column)
     return np.array([value[position] if len(value) > position else "" for value in values])
-
-
-def _count(skipped: dict[str, int], reason: str, mask: np.ndarray) -> None:
-    count = int(np.count_nonzero(mask))
-    if count:
-        skipped[reason] = skipped.get(reason, 0) + count

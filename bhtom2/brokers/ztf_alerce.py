@@ -68,7 +68,14 @@ from bhtom2.data_sources import DataSource
 from bhtom_base.broker import BHTOMBroker
 from bhtom_base.errors import ParseError
 from bhtom_base.http import Fetched
-from bhtom_base.lightcurve import Brightness, ParseContext, concat_lightcurves, empty_lightcurve, make_lightcurve
+from bhtom_base.lightcurve import (
+    Brightness,
+    ParseContext,
+    concat_lightcurves,
+    count_skipped,
+    empty_lightcurve,
+    make_lightcurve,
+)
 from bhtom_base.parsing import json_flag, load_json
 from bhtom_base.sky import separation_arcsec
 from bhtom_base.times import mjd_to_utc
@@ -172,20 +179,20 @@ def _detections_frame(rows: list[dict], brightness: Brightness) -> pd.DataFrame:
     keep = _readable(table, skipped)
     if brightness is Brightness.TOTAL:
         not_corrected = keep & ~_bool_column(table, "corrected", default_from=_column(table, "magpsf_corr"))
-        _count(skipped, "not corrected by ALeRCE (no reference source within 1.4\")", not_corrected)
+        count_skipped(skipped, "not corrected by ALeRCE (no reference source within 1.4\")", not_corrected)
         keep &= ~not_corrected
         dubious = keep & _bool_column(table, "dubious")
-        _count(skipped, "dubious correction (ALeRCE)", dubious)
+        count_skipped(skipped, "dubious correction (ALeRCE)", dubious)
         keep &= ~dubious
         mag = _real(_column(table, "magpsf_corr"))
         no_mag = keep & ~np.isfinite(mag)
-        _count(skipped, "no corrected magnitude (ALeRCE)", no_mag)
+        count_skipped(skipped, "no corrected magnitude (ALeRCE)", no_mag)
         keep &= ~no_mag
         err = _real(_column(table, "sigmapsf_corr"))
         err = np.where(np.isfinite(err), err, _real(_column(table, "sigmapsf_corr_ext")))
     else:
         negative = keep & _negative(table)
-        _count(skipped, "negative difference (isdiffpos)", negative)
+        count_skipped(skipped, "negative difference (isdiffpos)", negative)
         keep &= ~negative
         mag = _column(table, "magpsf")
         err = _column(table, "sigmapsf")
@@ -200,7 +207,7 @@ def _limits_frame(rows: list[dict], brightness: Brightness) -> pd.DataFrame:
     skipped: dict[str, int] = {}
     keep = _readable(table, skipped)
     if brightness is Brightness.TOTAL:
-        _count(skipped, LIMIT_IN_REFERENCE, keep)
+        count_skipped(skipped, LIMIT_IN_REFERENCE, keep)
         keep = np.zeros(len(table), dtype=bool)
     nan = np.full(len(table), np.nan)
     return _frame(table, rows, keep, mag=nan, err=nan, limit=_column(table, "diffmaglim"), point_id="",
@@ -210,9 +217,9 @@ def _limits_frame(rows: list[dict], brightness: Brightness) -> pd.DataFrame:
 def _readable(table: pd.DataFrame, skipped: dict[str, int]) -> np.ndarray:
     mjd = pd.to_numeric(table["mjd"], errors="coerce").to_numpy(dtype=float)
     keep = np.isfinite(mjd)
-    _count(skipped, "unreadable time", ~keep)
+    count_skipped(skipped, "unreadable time", ~keep)
     unknown_band = keep & pd.to_numeric(table["fid"], errors="coerce").map(FIDS).isna().to_numpy()
-    _count(skipped, "unknown fid", unknown_band)
+    count_skipped(skipped, "unknown fid", unknown_band)
     return keep & ~unknown_band
 
 
@@ -269,11 +276,6 @@ def _is_negative(value) -> bool:
 
 def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-
-
-def _count(skipped: dict[str, int], reason: str, mask: np.ndarray) -> None:
-    if mask.any():
-        skipped[reason] = skipped.get(reason, 0) + int(mask.sum())
 
 
 def parse_objects(content: bytes) -> pd.DataFrame:
