@@ -150,3 +150,92 @@ def test_several_db_workers_process_every_pair_exactly_once(worker_database, rep
         assert len(states) == TARGETS
         for status, new, total, target_id, has_next_due in states:
             assert (status, new, total, has_next_due) == ("done", rows[target_id], rows[target_id], True)
+
+
+def _overlapping(intervals: list[tuple]) -> int:
+    """The most intervals (start, end) that were open at one instant."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    open_now = most = 0
+    for _, change in events:
+        open_now += change
+        most = max(most, open_now)
+    return most
+
+
+def test_update_worker_threads_run_updates_at_once_each_exactly_once(worker_database, replay_server):
+    """Two ``update_worker --threads 4`` processes: every pair once, tasks of one process overlap in time."""
+    url, connect = worker_database
+    replay_server.clear_requests()
+    replay_server.clear_faults()
+    replay_server.latency = 0.3  # an update waits for its survey: threads overlap those waits
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "settings", "TASKS_BACKEND": "database",
+           "BHTOM_URL_GAIA": replay_server.url, "BHTOM_HTTP_RETRIES": "1", "LOG_LEVEL": "WARNING"}
+    try:
+        manage(env, "migrate", "--noinput")
+        manage(env, "shell", "-c", CREATE_TARGETS.format(alerts=ALERTS, count=TARGETS))
+        assert f"Queued {TARGETS} updates" in manage(env, "update_reduced_data", "--enqueue", "--source", "GAIA")
+        workers = [subprocess.Popen([sys.executable, "manage.py", "update_worker", "--threads", "4", "--batch",
+                                     "--interval", "0.1"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+        for worker in workers:
+            out, _ = worker.communicate(timeout=300)
+            assert worker.returncode == 0, out
+    finally:
+        replay_server.latency = 0.0
+
+    assert len(replay_server.requests_to("/alerts/alert/")) == TARGETS  # every pair fetched exactly once
+    with connect() as db:
+        tasks = db.execute("SELECT status, return_value, started_at, finished_at "
+                           "FROM django_tasks_database_dbtaskresult").fetchall()
+        assert len(tasks) == TARGETS
+        assert {status for status, *_ in tasks} == {"SUCCEEDED"}
+        assert Counter(result["target_id"] for _, result, *_ in tasks) == Counter(
+            {target_id: 1 for target_id in {result["target_id"] for _, result, *_ in tasks}})
+        assert {result["status"] for _, result, *_ in tasks} == {"done"}
+        by_process: dict[str, list] = {}
+        for _, result, started, finished in tasks:
+            by_process.setdefault(result["worker"], []).append((started, finished))
+        assert max(_overlapping(intervals) for intervals in by_process.values()) >= 2  # threads ran at once
+        duplicates = db.execute(
+            "SELECT count(*) FROM (SELECT target_id, bandpass, timestamp, brightness, count(*) "
+            "FROM tom_dataproducts_photometryreduceddatum GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) d"
+        ).fetchone()[0]
+        assert duplicates == 0
+        states = dict(db.execute("SELECT status, count(*) FROM bhtom_base_lightcurveupdatestate "
+                                 "GROUP BY status").fetchall())
+        assert states == {"done": TARGETS}
+
+
+def test_update_worker_stops_cleanly_on_sigterm_and_releases_dead_work(worker_database):
+    """At start it fails the pair a killed worker left running; SIGTERM ends it with status 0."""
+    import signal
+    import time
+
+    url, connect = worker_database
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "settings", "TASKS_BACKEND": "database",
+           "LOG_LEVEL": "WARNING"}
+    manage(env, "migrate", "--noinput")
+    manage(env, "shell", "-c", CREATE_TARGETS.format(alerts=ALERTS, count=1) + (
+        "\nfrom datetime import timedelta\nfrom django.utils import timezone\n"
+        "from bhtom_base.models import LightcurveUpdateState\n"
+        "LightcurveUpdateState.objects.create(target=target, source='GAIA', status='running',"
+        " running_until=timezone.now() - timedelta(minutes=5))\n"))
+    worker = subprocess.Popen([sys.executable, "manage.py", "update_worker", "--threads", "3", "--interval", "0.1"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with connect() as db:
+                status = db.execute("SELECT status FROM bhtom_base_lightcurveupdatestate").fetchone()[0]
+            if status == "failed":
+                break
+            time.sleep(0.2)
+        assert status == "failed"  # released at start, not left running until a cron --due
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, out
+    assert "released the work of dead workers: 1 pairs" in out
+    assert "finishing the running updates" in out
