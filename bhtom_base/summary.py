@@ -14,7 +14,8 @@ import logging
 from datetime import timedelta
 
 import numpy as np
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Subquery, Value
+from django.db.models.functions import Greatest
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
@@ -76,17 +77,41 @@ def refresh_summary(target_id: int) -> TargetLightcurveSummary:
     return summary
 
 
+def add_older_points(target_id: int, report: LightcurveUpdateReport) -> bool:
+    """The summary after an update that only added points older than the target's latest detection.
+
+    When the update's survey is not the latest detection's and its newest point
+    is older than that detection, the latest detection, its band's baseline and
+    the brightened flag cannot change: only the number of points and the latest
+    point of any kind move, in one UPDATE (the count read by the database in the
+    statement itself). False, and nothing written, when that does not hold.
+    """
+    if report.revised_points or report.removed_points or report.last_point is None:
+        return False
+    count = (PhotometryReducedDatum.objects.filter(target_id=target_id).order_by().values("target_id")
+             .annotate(n=Count("id")).values("n"))
+    with write_lock():
+        updated = (TargetLightcurveSummary.objects
+                   .filter(target_id=target_id, last_mag_time__gt=report.last_point)
+                   .exclude(last_source=report.source)
+                   .update(points=Subquery(count), last_point=Greatest("last_point", Value(report.last_point))))
+    return updated == 1
+
+
 def record_summary(target: Target, report: LightcurveUpdateReport) -> None:
     """After an update: refresh the summary when it succeeded with new points (or the target has none yet).
 
     An update that found nothing new changes nothing the list shows ("days ago" is computed when the
-    page is drawn), so a cron run over thousands of up-to-date pairs costs one cheap query each.
+    page is drawn), so a cron run over thousands of up-to-date pairs costs one cheap query each; one
+    that only added older points of another survey costs one UPDATE (:func:`add_older_points`).
     Never raises: the update itself is already recorded.
     """
     if report.status != UpdateStatus.DONE:
         return
     try:
         if report.new_points == 0 and TargetLightcurveSummary.objects.filter(target_id=target.pk).exists():
+            return
+        if report.new_points and add_older_points(target.pk, report):
             return
         refresh_summary(target.pk)
     except Exception:  # noqa: BLE001 - the list shows the previous summary; the points are stored

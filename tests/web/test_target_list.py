@@ -162,3 +162,40 @@ def test_an_update_with_nothing_new_leaves_the_summary_unwritten(replay, gaia_ta
     report = update_lightcurve(GaiaAlertsBroker(), gaia_target, force=True)
     assert report.status == "done" and report.new_points == 0
     assert TargetLightcurveSummary.objects.get(target=gaia_target).updated == written
+
+
+SUMMARY_FIELDS = ("points", "last_point", "last_mag", "last_mag_error", "last_band", "last_source", "last_mag_time",
+                  "baseline_mag", "brightening", "brightened")
+
+
+def _summary_fields(target) -> dict:
+    summary = TargetLightcurveSummary.objects.get(target=target)
+    return {name: getattr(summary, name) for name in SUMMARY_FIELDS}
+
+
+@pytest.mark.parametrize(("source", "band", "offset_days", "cheap"), [
+    ("GAIA", "G(Gaia)", -30, True),   # another survey, older points: one UPDATE
+    ("GAIA", "G(Gaia)", +0.5, False),  # another survey, a newer detection: full refresh
+    ("ZTF", "g(ZTF)", -30, False),    # the latest detection's survey: its baseline may change, full refresh
+])
+def test_summary_after_an_update_equals_a_full_refresh(users, source, band, offset_days, cheap):
+    """Whatever path record_summary takes, the summary is what a full refresh computes."""
+    from bhtom_base.report import LightcurveUpdateReport
+    from bhtom_base.summary import record_summary
+
+    target = make_target("summary-paths", users["viewer"], [17.0, 17.1, 16.9, 17.0, 17.05, 16.95, 15.2])
+    latest = TargetLightcurveSummary.objects.get(target=target).last_mag_time
+    added = [latest + timedelta(days=offset_days - i) for i in range(5)]
+    PhotometryReducedDatum.objects.bulk_create([
+        PhotometryReducedDatum(target=target, timestamp=when, source_name=source, bandpass=band,
+                               brightness=14.0 + i / 10, brightness_error=0.05) for i, when in enumerate(added)])
+    report = LightcurveUpdateReport(target_name=target.name, source=source, status="done", new_points=len(added),
+                                    total_points=len(added), last_point=max(added))
+    with CaptureQueriesContext(connection) as queries:
+        record_summary(target, report)
+    after = _summary_fields(target)
+    assert (len(queries) == 1) is cheap, [query["sql"][:80] for query in queries]
+    assert after["points"] == 12
+    refresh_summary(target.pk)
+    assert after == _summary_fields(target)
+    assert after["last_source"] == (source if offset_days > 0 else "ZTF")
