@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from astropy.time import Time
 
 from bhtom2.brokers.ztf_alerce import parse as parse_alerce
@@ -98,3 +99,29 @@ def test_tns_and_asassn_count_extreme_dates_instead_of_raising():
     asassn = clean_lightcurve(parse_asassn("\n".join([lines[0], *bad, *lines[1:]]).encode()))
     good = clean_lightcurve(parse_asassn(text.encode()))
     assert len(asassn) == len(good) and asassn.attrs["skipped"].get("no time") == 4
+
+
+@pytest.mark.parametrize("scale", ["utc", "tai", "tt", "tdb", "tcb"])
+def test_utc_datetime64_equals_astropys_own_conversion_to_the_nanosecond(scale):
+    """The integer assembly from ERFA's d2dtf gives exactly what astropy's to_value("datetime64") gives."""
+    from astropy.time import Time
+
+    from bhtom_base.times import JD_MAX, JD_MIN, utc_datetime64
+
+    rng = np.random.default_rng(20261208)
+    whole = np.floor(rng.uniform(JD_MIN, JD_MAX - 1, 20_000))
+    time = Time(whole, rng.uniform(0, 1, whole.size), format="jd", scale=scale)
+    expected = time.utc.to_value("datetime64").astype("datetime64[ns]")
+    assert (utc_datetime64(time) == expected).all()
+    assert utc_datetime64(time[0]).shape == ()
+
+
+def test_utc_datetime64_gives_nat_inside_a_leap_second_only():
+    from astropy.time import Time
+
+    from bhtom_base.times import utc_datetime64
+
+    times = Time(["2016-12-31T23:59:59.999999", "2016-12-31T23:59:60.5", "2017-01-01T00:00:00"], scale="utc")
+    result = utc_datetime64(times)
+    assert np.isnat(result).tolist() == [False, True, False]
+    assert str(result[0]) == "2016-12-31T23:59:59.999999000" and str(result[2]) == "2017-01-01T00:00:00.000000000"
