@@ -51,7 +51,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring_ascii as _encode_string
 
 import numpy as np
@@ -63,6 +63,7 @@ from tom_dataproducts.models import PhotometryReducedDatum
 from .models import LightcurveUpdateState
 
 BATCH_SIZE = 20_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_REMOVED_SHARE = 0.10
 MAX_REMOVED_POINTS = 5
 STAGE_TABLE = "bhtom_photometry_stage"
@@ -284,6 +285,8 @@ def reconcile(
         revised = removed = 0
         if stored_count == 0:
             added = _insert(target_id, source_name, rows, direct=True)
+            if added == len(rows):  # nothing was stored and every row went in: the pair is exactly these rows
+                return ReconcileResult(added, 0, 0, added, _newest(rows))
         else:
             plan = _plan(rows, _read_stored(target_id, source_name, _read_start(rows, window_start)), window_start)
             if not remove_unreported:
@@ -296,6 +299,13 @@ def reconcile(
             added = _insert(target_id, source_name, plan.insert, direct=False)
         summary = queryset.aggregate(total=Count("id"), last=Max("timestamp"))
     return ReconcileResult(added, revised, removed, summary["total"], summary["last"])
+
+
+def _newest(rows: pd.DataFrame) -> datetime | None:
+    """The newest time of prepared rows, as the database returns it (UTC, whole microseconds)."""
+    if not len(rows):
+        return None
+    return EPOCH + timedelta(microseconds=int(rows["ts_us"].max()))
 
 
 def _read_start(rows: pd.DataFrame, window_start: datetime | None) -> int | None:

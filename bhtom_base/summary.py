@@ -16,6 +16,7 @@ from datetime import timedelta
 import numpy as np
 from django.db.models import Count, Max, Subquery, Value
 from django.db.models.functions import Greatest
+from django.utils import timezone
 from tom_dataproducts.models import PhotometryReducedDatum
 from tom_targets.models import Target
 
@@ -72,7 +73,10 @@ def refresh_summary(target_id: int) -> TargetLightcurveSummary:
                       last_band=last["bandpass"] or "", last_source=last["source_name"] or "",
                       last_mag_time=last["timestamp"], baseline_mag=median, brightening=delta,
                       brightened=brightened)
-    with write_lock():
+    fields["updated"] = timezone.now()
+    with write_lock():  # usually an UPDATE alone; the first time an INSERT
+        if TargetLightcurveSummary.objects.filter(target_id=target_id).update(**fields):
+            return TargetLightcurveSummary(target_id=target_id, **fields)
         summary, _ = TargetLightcurveSummary.objects.update_or_create(target_id=target_id, defaults=fields)
     return summary
 
@@ -94,7 +98,8 @@ def add_older_points(target_id: int, report: LightcurveUpdateReport) -> bool:
         updated = (TargetLightcurveSummary.objects
                    .filter(target_id=target_id, last_mag_time__gt=report.last_point)
                    .exclude(last_source=report.source)
-                   .update(points=Subquery(count), last_point=Greatest("last_point", Value(report.last_point))))
+                   .update(points=Subquery(count), last_point=Greatest("last_point", Value(report.last_point)),
+                           updated=timezone.now()))
     return updated == 1
 
 

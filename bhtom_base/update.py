@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import astropy.units as u
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import Max
 from django.utils import timezone
 from tom_dataproducts.models import PhotometryReducedDatum
@@ -112,8 +112,12 @@ def get_state(target: Target, source: str, now: datetime | None = None) -> Light
     if now is not None:
         defaults = {"status": UpdateStatus.RUNNING, "last_attempt": now, "running_until": now + running_lease()}
     with write_lock():
-        state, _ = LightcurveUpdateState.objects.get_or_create(target=target, source=source, defaults=defaults)
-    return state
+        if connection.in_atomic_block:  # a failed INSERT would break the caller's transaction: a savepoint
+            return LightcurveUpdateState.objects.get_or_create(target=target, source=source, defaults=defaults)[0]
+        try:
+            return LightcurveUpdateState.objects.create(target=target, source=source, **defaults)
+        except IntegrityError:  # created a moment ago by another worker
+            return LightcurveUpdateState.objects.get(target=target, source=source)
 
 
 def update_lightcurve(broker: BHTOMBroker, target: Target, *, force: bool = False,
