@@ -33,7 +33,7 @@ import pandas as pd
 from astropy.coordinates import SkyCoord
 from astropy.time import Time, TimeDelta
 
-from .times import utc_datetime64, valid_jd
+from .times import tabulated_tdb, utc_datetime64, valid_jd
 
 AU_LIGHT_SECONDS = float((const.au / const.c).to_value(u.s))
 HELIOCENTRIC, BARYCENTRIC = 0, 1  # the two position-velocity vectors erfa.epv00 returns
@@ -92,13 +92,13 @@ def heliocentric_delay(jd_tt: np.ndarray, direction: np.ndarray) -> tuple[np.nda
 def remove_light_time(arrival: Time, ra: float, dec: float, centre: int) -> Time:
     """The geocentric instant ``t`` whose light reaches the Sun/barycentre at ``arrival``: t + delay(t) = arrival."""
     direction = direction_of(ra, dec)
-    arrival_tdb = arrival.tdb
+    arrival_tdb = tabulated_tdb(arrival).tdb
     jd_tdb = arrival_tdb.jd
     delay, rate = light_time_delay(jd_tdb, direction, centre)
     estimate = delay - rate * delay  # delay(t) to first order in t - arrival
     delay, _ = light_time_delay(jd_tdb - estimate / 86400.0, direction, centre)
     # The ephemeris' light time is in TDB seconds (TCB runs 1.55e-8 faster: 8 us in 500 s).
-    return arrival_tdb - TimeDelta(delay, format="sec", scale="tdb")
+    return tabulated_tdb(arrival_tdb - TimeDelta(delay, format="sec", scale="tdb"))
 
 
 def _convert(values, origin, scale: str, ra: float | None, dec: float | None, centre: int) -> pd.Series:
