@@ -1,9 +1,9 @@
 """django-tasks task: one (target, source) update, run by whichever worker takes it.
 
 With ``TASKS_BACKEND=database`` the tasks wait in the database; ``manage.py
-db_worker`` processes on any number of machines take them one at a time
-(``SELECT ... FOR UPDATE SKIP LOCKED``: each task is claimed by exactly one
-worker). The return value names the worker (host and process id) that ran it.
+update_worker`` processes (several threads each) or django-tasks' ``db_worker``
+on any number of machines take them (``SELECT ... FOR UPDATE SKIP LOCKED``:
+each task is claimed by exactly one worker thread). The return value names the worker (host and process id) that ran it.
 """
 from __future__ import annotations
 
