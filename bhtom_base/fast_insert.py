@@ -6,36 +6,39 @@ field of every one (most of the 108 s that queueing 160,000 pairs took).
 template instance, and only the ``varying`` ones per row, then sends
 through Django's connection (inside the caller's transaction, if any) one
 ``INSERT ... SELECT ... FROM unnest(<one array per varying column>)`` on
-PostgreSQL, multi-row ``INSERT ... VALUES`` statements elsewhere.
+PostgreSQL, one single-row ``INSERT`` run by ``executemany`` elsewhere.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from functools import partial
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Model
 from django.db.models.constants import OnConflict
 from django.db.models.fields import AutoFieldMixin
 
-MAX_ROWS_PER_STATEMENT = 1000
-
 
 def insert_like(template: Model, varying: Sequence[str], rows: Iterable[Sequence],
-                ignore_conflicts: bool = False) -> None:
+                ignore_conflicts: bool = False, raw: Sequence[str] = ()) -> None:
     """INSERT one row per item of ``rows``: the ``varying`` fields' values, the rest as in ``template``.
 
     ``ignore_conflicts`` skips rows that break a unique constraint, as ``bulk_create`` does.
+    ``raw`` names varying fields whose values are given as the database takes them
+    (a JSONField's JSON text): not prepared again per row.
     An auto-increment primary key is left to the database; no ``save()`` or signal runs.
     """
     model = type(template)
     connection = connections[router.db_for_write(model)]
     fields = [f for f in model._meta.concrete_fields if not isinstance(f, AutoFieldMixin)]
     by_name = {f.name: f for f in fields} | {f.attname: f for f in fields}
-    unknown = [name for name in varying if name not in by_name]
+    unknown = [name for name in varying if name not in by_name] + [name for name in raw if name not in varying]
     if unknown:
         raise ValueError(f"{model.__name__} has no column {', '.join(unknown)}")
     varying_fields = [by_name[name] for name in varying]
+    prepare = [_as_is if name in raw else partial(by_name[name].get_db_prep_save, connection=connection)
+               for name in varying]
     template_values = [None if f in varying_fields else f.get_db_prep_save(f.pre_save(template, add=True), connection)
                        for f in fields]
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
@@ -46,14 +49,16 @@ def insert_like(template: Model, varying: Sequence[str], rows: Iterable[Sequence
     rows = list(rows)
     if not rows:
         return
-    with connection.cursor() as cursor:
+    # one transaction (a savepoint inside the caller's): all rows or none, and on SQLite one
+    # commit instead of one per row of executemany (autocommit)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _insert_unnest(cursor, connection, head, tail, fields, template_values, varying_fields, rows)
+            _insert_unnest(cursor, connection, head, tail, fields, template_values, varying_fields, prepare, rows)
         else:
-            _insert_values(cursor, connection, head, tail, fields, template_values, varying_fields, rows)
+            _insert_values(cursor, fields, head, tail, template_values, varying_fields, prepare, rows)
 
 
-def _insert_unnest(cursor, connection, head, tail, fields, template_values, varying_fields, rows) -> None:
+def _insert_unnest(cursor, connection, head, tail, fields, template_values, varying_fields, prepare, rows) -> None:
     """PostgreSQL: one statement, the shared values once and each varying column as one array (``unnest``).
 
     Arrays go as text and are cast to the column's type, so any column type works with either binding.
@@ -65,12 +70,15 @@ def _insert_unnest(cursor, connection, head, tail, fields, template_values, vary
         else:
             selected.append(f"%s::{field.db_type(connection)}")
             params.append(value)
-    columns = [[_as_text(field.get_db_prep_save(row[i], connection)) for row in rows]
-               for i, field in enumerate(varying_fields)]
+    columns = [[_as_text(prep(row[i])) for row in rows] for i, prep in enumerate(prepare)]
     arrays = ", ".join(["%s::text[]"] * len(columns))
     aliases = ", ".join(f"c{i}" for i in range(len(columns)))
     cursor.execute(f"{head}SELECT {', '.join(selected)} FROM unnest({arrays}) AS v({aliases}){tail}",
                    params + columns)
+
+
+def _as_is(value):
+    return value
 
 
 def _as_text(value) -> str | None:
@@ -83,18 +91,20 @@ def _as_text(value) -> str | None:
     return str(value)
 
 
-def _insert_values(cursor, connection, head, tail, fields, template_values, varying_fields, rows) -> None:
-    """Other databases: multi-row ``VALUES``, as many rows per statement as the driver takes."""
+def _insert_values(cursor, fields, head, tail, template_values, varying_fields, prepare, rows) -> None:
+    """Other databases: one single-row ``INSERT`` run once per row with ``executemany``.
+
+    The statement is prepared once and the driver binds each row's values (no
+    variable limit to split around, no long SQL text to build), and Django's
+    debug cursor (``DEBUG=True``) records it once instead of quoting every
+    value of every row back into SQL text: on SQLite that quoting took longer
+    than the inserts themselves.
+    """
     slots = [fields.index(f) for f in varying_fields]
     prepared = []
     for row in rows:
         values = list(template_values)
-        for slot, field, value in zip(slots, varying_fields, row, strict=True):
-            values[slot] = field.get_db_prep_save(value, connection)
+        for slot, prep, value in zip(slots, prepare, row, strict=True):
+            values[slot] = prep(value)
         prepared.append(values)
-    one_row = f"({', '.join(['%s'] * len(fields))})"
-    batch = max(1, min(MAX_ROWS_PER_STATEMENT, connection.ops.bulk_batch_size(fields, prepared)))
-    for start in range(0, len(prepared), batch):
-        chunk = prepared[start:start + batch]
-        cursor.execute(f"{head}VALUES {', '.join([one_row] * len(chunk))}{tail}",
-                       [value for values in chunk for value in values])
+    cursor.executemany(f"{head}VALUES ({', '.join(['%s'] * len(fields))}){tail}", prepared)
