@@ -159,11 +159,15 @@ def _mark_queued(claimable, target_ids: list[int], now: datetime) -> list[int]:
     query = claimable.query
     where_sql, where_params = query.get_compiler(connection=connection).compile(query.where)
     queued_at = connection.ops.adapt_datetimefield_value(now)
-    ids = ", ".join(["%s"] * len(target_ids))
+    ids = [int(pk) for pk in target_ids]
+    if connection.vendor == "postgresql":  # one array: psycopg parses a query of 5,000 %s slowly
+        in_ids, ids = "= ANY(%s)", [ids]
+    else:
+        in_ids = f"IN ({', '.join(['%s'] * len(ids))})"
     sql = (f"UPDATE {table} SET {column('status')} = %s, {column('queued_at')} = %s "
-           f"WHERE ({where_sql}) AND {column('target_id')} IN ({ids}) RETURNING {column('target_id')}")
+           f"WHERE ({where_sql}) AND {column('target_id')} {in_ids} RETURNING {column('target_id')}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [UpdateStatus.QUEUED.value, queued_at, *where_params, *map(int, target_ids)])
+        cursor.execute(sql, [UpdateStatus.QUEUED.value, queued_at, *where_params, *ids])
         return [row[0] for row in cursor.fetchall()]
 
 
