@@ -89,10 +89,13 @@ def _as_is(value):
     return value
 
 
-def _as_text(value) -> str | None:
-    """A prepared value as PostgreSQL text input (JSON adapters carry their object in ``obj``)."""
-    if value is None:
-        return None
+def _as_text(value) -> str | int | None:
+    """A prepared value as PostgreSQL text input (JSON adapters carry their object in ``obj``).
+
+    None, str and int as they are: JSON carries them and ``->>`` gives their text.
+    """
+    if value is None or type(value) in (str, int):
+        return value
     if hasattr(value, "obj") and hasattr(value, "dumps"):
         text = (value.dumps or json.dumps)(value.obj)
         return text.decode() if isinstance(text, bytes) else text
