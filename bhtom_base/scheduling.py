@@ -115,6 +115,9 @@ def in_flight_filter(now: datetime | None = None) -> Q:
     )
 
 
+CLAIM_CHUNK = 5000  # target ids per UPDATE (SQLite >= 3.32 takes 32,766 variables)
+
+
 def claim_pairs(pairs: list[tuple[Target, str]], only_due: bool = False) -> list[tuple[Target, str]]:
     """Mark the pairs queued, atomically: the pairs (in their order) this call won.
 
@@ -131,32 +134,40 @@ def claim_pairs(pairs: list[tuple[Target, str]], only_due: bool = False) -> list
     condition = due_filter(now) if only_due else ~in_flight_filter(now)
     won: set[tuple[int, str]] = set()
     for source, target_ids in by_source.items():
-        for start in range(0, len(target_ids), 5000):
-            chunk = target_ids[start:start + 5000]
+        claimable = LightcurveUpdateState.objects.filter(condition, source=source)
+        for start in range(0, len(target_ids), CLAIM_CHUNK):
+            chunk = target_ids[start:start + CLAIM_CHUNK]
             insert_like(LightcurveUpdateState(source=source), ("target_id",), [(pk,) for pk in chunk],
                         ignore_conflicts=True)
-            claimable = LightcurveUpdateState.objects.filter(condition, source=source, target_id__in=chunk)
-            won.update((target_id, source) for target_id in _mark_queued(claimable, now))
+            won.update((target_id, source) for target_id in _mark_queued(claimable, chunk, now))
     return [(target, source) for target, source in pairs if (target.pk, source) in won]
 
 
-def _mark_queued(claimable, now: datetime) -> list[int]:
-    """``UPDATE`` the rows of ``claimable`` to queued; the target ids of the rows changed.
+def _mark_queued(claimable, target_ids: list[int], now: datetime) -> list[int]:
+    """``UPDATE`` the rows of ``claimable`` among ``target_ids`` to queued; the target ids of the rows changed.
 
     Django's ``update()`` returns only a count, so this is Django's own WHERE
     clause on the table itself (not in a subquery: PostgreSQL re-checks only the
     updated table's own conditions against a row a concurrent request just
     changed) with ``SET ... RETURNING`` around it (PostgreSQL, SQLite >= 3.35).
+    The ``target_id IN (...)`` is added here rather than by ``filter()``: Django's
+    ``__in`` lookup prepares each of the 5,000 ids twice, which took longer than
+    the ``UPDATE`` itself.
     """
     table = connection.ops.quote_name(LightcurveUpdateState._meta.db_table)
     column = connection.ops.quote_name
     query = claimable.query
     where_sql, where_params = query.get_compiler(connection=connection).compile(query.where)
     queued_at = connection.ops.adapt_datetimefield_value(now)
+    ids = [int(pk) for pk in target_ids]
+    if connection.vendor == "postgresql":  # one array: psycopg parses a query of 5,000 %s slowly
+        in_ids, ids = "= ANY(%s)", [ids]
+    else:
+        in_ids = f"IN ({', '.join(['%s'] * len(ids))})"
     sql = (f"UPDATE {table} SET {column('status')} = %s, {column('queued_at')} = %s "
-           f"WHERE {where_sql} RETURNING {column('target_id')}")
+           f"WHERE ({where_sql}) AND {column('target_id')} {in_ids} RETURNING {column('target_id')}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [UpdateStatus.QUEUED.value, queued_at, *where_params])
+        cursor.execute(sql, [UpdateStatus.QUEUED.value, queued_at, *where_params, *ids])
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -12,6 +12,7 @@ besides django-tasks' own debug log listens, or that log is on.
 """
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -42,13 +43,17 @@ def enqueue_many(task: Task, calls: Sequence[Sequence]) -> int:
     backend.validate_task(task)
     # the backend's own row for one call (django-tasks 0.6, pinned in requirements.txt)
     template = backend._task_to_db_task(task, json_normalize(list(calls[0])), {})
-    rows = [(uuid.uuid4(), {"args": json_normalize(list(args)), "kwargs": {}}) for args in calls]
+    # The arguments as the JSON text the column stores, one json.dumps per call: what
+    # json_normalize (a dumps and a loads) and then the JSONField (another dumps) would make,
+    # and the same TypeError for an argument JSON cannot hold.
+    encoder = DBTaskResult._meta.get_field("args_kwargs").encoder
+    rows = [(uuid.uuid4(), json.dumps({"args": list(args), "kwargs": {}}, cls=encoder)) for args in calls]
     database = router.db_for_write(DBTaskResult)
 
     def save() -> None:
         with transaction.atomic(using=database):
             for start in range(0, len(rows), CHUNK):
-                insert_like(template, ("id", "args_kwargs"), rows[start:start + CHUNK])
+                insert_like(template, ("id", "args_kwargs"), rows[start:start + CHUNK], raw=("args_kwargs",))
         log.debug("%d tasks %s enqueued on backend %s", len(rows), task.module_path, backend.alias)
         if len(task_enqueued.receivers) > 1 or logging.getLogger("django_tasks").isEnabledFor(logging.DEBUG):
             for pk, _ in rows:
