@@ -246,6 +246,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, its phases in order
     parser.add_argument("--worker-processes", type=int, default=4, help="update_worker processes")
     parser.add_argument("--worker-threads", type=int, default=8, help="update_worker --threads")
     parser.add_argument("--source", action="append", default=[], help="only these sources (default: all)")
+    parser.add_argument("--no-workers", action="store_true", help="skip phase 4 (enqueue + update_worker)")
     parser.add_argument("--profile", default="", help="write a cProfile of the one-after-another run here")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
@@ -275,7 +276,9 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, its phases in order
                 "BHTOM_ATLAS_MAX_WAIT": 120.0}
     write_config(tmp / "fleet.json", replay, sources, limits, settings)
     write_config(tmp / "worker.json", replay, sources, share, settings)
-    base_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fleet_settings", "LOG_LEVEL": "ERROR",
+    # as a production site runs: DEBUG off (Django then neither wraps nor logs every SQL statement)
+    base_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fleet_settings", "LOG_LEVEL": "ERROR", "DEBUG": "0",
+                "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-fleet-only-not-a-secret"),
                 "PYTHONPATH": os.pathsep.join([str(BENCH), str(ROOT), os.environ.get("PYTHONPATH", "")]),
                 "BHTOM_FLEET_CONFIG": str(tmp / "fleet.json")}
     source_args = [f"--source={source}" for source in sources]
@@ -321,6 +324,8 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, its phases in order
               f"{again - rows} rows written; {output.strip() or 'nothing due'}")
         assert again == rows
 
+        if args.no_workers:
+            return
         if not database.postgres:
             print("update_worker: PostgreSQL only (django-tasks' database backend refuses SQLite, bhtom_base.E003)")
             return
