@@ -7,9 +7,13 @@ class BhtomBaseConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from . import checks  # noqa: F401  (registers the system checks)
+        from .task_queue_index import ensure_ready_index
 
         keep_astropy_offline()
+        post_migrate.connect(ensure_ready_index, sender=self, dispatch_uid="bhtom_tasks_ready_index")
 
     def include_url_paths(self) -> list:
         """TOM Toolkit's tom_common/urls.py adds these before its own URLs (see bhtom_base/urls.py).
