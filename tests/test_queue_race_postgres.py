@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_workers_postgres import ALERTS, expected_points, worker_database  # noqa: F401
+from tests.test_workers_postgres import ALERTS, duplicate_points, expected_points, worker_database  # noqa: F401
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
@@ -163,11 +163,7 @@ def test_cron_and_two_presses_at_once_fetch_every_pair_exactly_once(worker_datab
         assert {status for status, _ in tasks} == {"SUCCEEDED"}
         per_pair = Counter((args["args"][0], args["args"][1]) for _, args in tasks)
         assert len(per_pair) == 2 * TARGETS and set(per_pair.values()) == {ROUNDS}
-        duplicates = db.execute(
-            "SELECT count(*) FROM (SELECT target_id, source_name, bandpass, timestamp, brightness, count(*) "
-            "FROM tom_dataproducts_photometryreduceddatum GROUP BY 1, 2, 3, 4, 5 HAVING count(*) > 1) d"
-        ).fetchone()[0]
-        assert duplicates == 0
+        assert duplicate_points(db, by_source=True) == 0
         targets = dict(db.execute("SELECT t.id, e.value FROM tom_targets_basetarget t JOIN tom_targets_targetextra e "
                                   "ON e.target_id = t.id AND e.key = 'GAIA'").fetchall())
         rows = dict(db.execute("SELECT target_id, count(*) FROM tom_dataproducts_photometryreduceddatum "

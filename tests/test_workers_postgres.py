@@ -71,6 +71,14 @@ def manage(env: dict, *args: str, timeout: float = 180) -> str:
     return result.stdout
 
 
+def duplicate_points(db, *, by_source: bool = False) -> int:
+    """Photometry rows stored more than once (same target, band, time, magnitude; and source if asked)."""
+    columns = "target_id, source_name, bandpass, timestamp, brightness" if by_source else \
+        "target_id, bandpass, timestamp, brightness"
+    return db.execute(f"SELECT count(*) FROM (SELECT {columns}, count(*) FROM tom_dataproducts_photometryreduceddatum "
+                      f"GROUP BY {columns} HAVING count(*) > 1) d").fetchone()[0]
+
+
 CREATE_TARGETS = """
 from tom_targets.models import Target, TargetExtra
 alerts = {alerts!r}
@@ -140,11 +148,7 @@ def test_several_db_workers_process_every_pair_exactly_once(worker_database, rep
                                "WHERE source_name = 'GAIA' GROUP BY target_id").fetchall())
         expected = {alert: expected_points(alert) for alert in ALERTS}
         assert rows == {target_id: expected[alert] for target_id, alert in targets.items()}
-        duplicates = db.execute(
-            "SELECT count(*) FROM (SELECT target_id, bandpass, timestamp, brightness, count(*) "
-            "FROM tom_dataproducts_photometryreduceddatum GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) d"
-        ).fetchone()[0]
-        assert duplicates == 0
+        assert duplicate_points(db) == 0
         states = db.execute("SELECT status, new_points, total_points, target_id, next_due IS NOT NULL "
                             "FROM bhtom_base_lightcurveupdatestate WHERE source = 'GAIA'").fetchall()
         assert len(states) == TARGETS
@@ -196,11 +200,7 @@ def test_update_worker_threads_run_updates_at_once_each_exactly_once(worker_data
         for _, result, started, finished in tasks:
             by_process.setdefault(result["worker"], []).append((started, finished))
         assert max(_overlapping(intervals) for intervals in by_process.values()) >= 2  # threads ran at once
-        duplicates = db.execute(
-            "SELECT count(*) FROM (SELECT target_id, bandpass, timestamp, brightness, count(*) "
-            "FROM tom_dataproducts_photometryreduceddatum GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) d"
-        ).fetchone()[0]
-        assert duplicates == 0
+        assert duplicate_points(db) == 0
         states = dict(db.execute("SELECT status, count(*) FROM bhtom_base_lightcurveupdatestate "
                                  "GROUP BY status").fetchall())
         assert states == {"done": TARGETS}
