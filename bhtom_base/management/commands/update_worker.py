@@ -5,8 +5,8 @@
 
 An update spends most of its time waiting for a survey's answer, so one task at
 a time per process (``db_worker``) leaves the machine idle: a worker process
-with N threads runs N updates at once. Each thread is django-tasks' own
-``Worker`` loop with its own database connection; a task is claimed with
+with N threads runs N updates at once. Each thread runs django-tasks' worker
+loop with its own database connection, kept between tasks; a task is claimed with
 ``SELECT ... FOR UPDATE SKIP LOCKED``, so each runs exactly once however many
 threads, processes and machines share the queue. The politeness limits
 (``BHTOM_POLITENESS``) hold per process, for all its threads together.
