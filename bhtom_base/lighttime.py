@@ -15,15 +15,14 @@ astropy's transformation per point). The delay is a function of the unknown
 geocentric instant ``t`` while only ``t + delay(t)`` is given, so it is solved
 for: a first-order step with the delay's rate, then the delay evaluated once
 more at that estimate (residual far below a microsecond). The ephemeris of a
-whole day is computed once per process and kept (``_EPHEMERIS``: at most 48
-floats per day, about 14 MB for every day of 1800-2200): surveys observe many
-targets on the same nights, and ERFA's series costs about 30 us per day. The
-tests check the result against astropy's own ``light_travel_time``. Without coordinates the
-survey's date is taken as the instant and the points may be off by minutes.
+whole day is computed once per process and kept (``_EPHEMERIS``, a
+:class:`~bhtom_base.times.NodeCache`: 12 floats per day, some 300 bytes with
+Python's overhead, 45 MB if every day of 1800-2200 were asked): surveys observe many targets on the same nights,
+and ERFA's series costs about 30 us per day. The tests check the result
+against astropy's own ``light_travel_time``. Without coordinates the survey's
+date is taken as the instant and the points may be off by minutes.
 """
 from __future__ import annotations
-
-import threading
 
 import astropy.constants as const
 import astropy.units as u
@@ -33,13 +32,19 @@ import pandas as pd
 from astropy.coordinates import SkyCoord
 from astropy.time import Time, TimeDelta
 
-from .times import tabulated_tdb, utc_datetime64, valid_jd
+from .times import NodeCache, tabulated_tdb, utc_datetime64, valid_jd
 
 AU_LIGHT_SECONDS = float((const.au / const.c).to_value(u.s))
 HELIOCENTRIC, BARYCENTRIC = 0, 1  # the two position-velocity vectors erfa.epv00 returns
-# whole TDB day (JD) -> the Earth's [[p, v] heliocentric, [p, v] barycentric] (au, au/day), shape (2, 2, 3)
-_EPHEMERIS: dict[int, np.ndarray] = {}
-_EPHEMERIS_LOCK = threading.Lock()
+
+
+def _epv00_at_days(days: np.ndarray) -> np.ndarray:
+    """The Earth's [[p, v] heliocentric, [p, v] barycentric] (au, au/day) per whole TDB day: shape (n, 2, 2, 3)."""
+    helio, bary = erfa.epv00(days.astype(float), np.zeros(len(days)))
+    return np.stack([np.stack([helio["p"], helio["v"]], axis=1), np.stack([bary["p"], bary["v"]], axis=1)], axis=1)
+
+
+_EPHEMERIS = NodeCache(_epv00_at_days)  # whole TDB day (JD) -> the Earth's vectors
 
 
 def full_jd(values: np.ndarray) -> np.ndarray:
@@ -55,15 +60,7 @@ def direction_of(ra: float, dec: float) -> np.ndarray:
 
 def earth_vectors(days: np.ndarray, centre: int) -> tuple[np.ndarray, np.ndarray]:
     """The Earth's position (au) and velocity (au/day) from the Sun (or barycentre) at whole TDB days."""
-    keys = days.astype(np.int64).tolist()
-    missing = sorted(set(keys).difference(_EPHEMERIS))
-    if missing:
-        helio, bary = erfa.epv00(np.asarray(missing, dtype=float), np.zeros(len(missing)))
-        block = np.stack([np.stack([helio["p"], helio["v"]], axis=1), np.stack([bary["p"], bary["v"]], axis=1)],
-                         axis=1)
-        with _EPHEMERIS_LOCK:
-            _EPHEMERIS.update(zip(missing, block, strict=True))
-    vectors = np.stack([_EPHEMERIS[key][centre] for key in keys])
+    vectors = _EPHEMERIS(days)[:, centre]
     return vectors[:, 0], vectors[:, 1]
 
 

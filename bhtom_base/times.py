@@ -40,9 +40,40 @@ def in_time_range(timestamps: pd.Series) -> np.ndarray:
     return ~np.isnat(values) & (values >= _EARLIEST) & (values <= _LATEST)
 
 
+class NodeCache:
+    """An expensive function's values at integer nodes, each computed once per process and kept.
+
+    ``compute`` takes an int64 array of the nodes not yet known and returns one
+    value per node (a float, or an array). Threads may ask at once.
+    """
+
+    def __init__(self, compute) -> None:
+        self._compute = compute
+        self._values: dict[int, object] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, nodes: np.ndarray) -> np.ndarray:
+        """The values at ``nodes`` (int64, any order, repeats allowed), stacked along a first axis."""
+        unique, inverse = np.unique(np.asarray(nodes, dtype=np.int64), return_inverse=True)
+        keys = unique.tolist()
+        missing = [key for key in keys if key not in self._values]
+        if missing:
+            computed = self._compute(np.asarray(missing, dtype=np.int64))
+            with self._lock:
+                self._values.update(zip(missing, computed, strict=True))
+        return np.asarray([self._values[key] for key in keys])[inverse.ravel()]
+
+
 TDB_NODES_PER_DAY = 4
-_TDB_MINUS_TT: dict[int, float] = {}  # quarter-day node (JD x 4) -> TDB - TT (s) at the geocentre
-_TDB_LOCK = threading.Lock()
+
+
+def _dtdb_at_nodes(nodes: np.ndarray) -> np.ndarray:
+    whole, quarter = np.divmod(nodes, TDB_NODES_PER_DAY)
+    # at the geocentre (u = v = 0) the observer's UT and longitude drop out of the series
+    return erfa.dtdb(whole.astype(float), quarter / TDB_NODES_PER_DAY, 0.0, 0.0, 0.0, 0.0)
+
+
+_TDB_MINUS_TT = NodeCache(_dtdb_at_nodes)  # quarter-day node (JD x 4) -> TDB - TT (s) at the geocentre
 
 
 def tdb_minus_tt(jd: np.ndarray) -> np.ndarray:
@@ -53,22 +84,13 @@ def tdb_minus_tt(jd: np.ndarray) -> np.ndarray:
     values at quarter-day nodes are computed once per process and interpolated
     linearly (the largest term, 1.66 ms over a year, leaves an error below 10 ns).
     ``jd`` may be in TT, TDB, TCB or UTC: the function moves by less than
-    a nanosecond over the minute between them.
+    a nanosecond over the minute between them. A node kept costs about 100 bytes
+    (60 MB if every quarter-day of 1800-2200 were asked).
     """
     shape = np.shape(jd)
     position = np.atleast_1d(np.asarray(jd, dtype=float)).ravel() * TDB_NODES_PER_DAY
     below = np.floor(position).astype(np.int64)
-    keys, above = below.tolist(), (below + 1).tolist()
-    missing = sorted(set(keys).union(above).difference(_TDB_MINUS_TT))
-    if missing:
-        nodes = np.asarray(missing, dtype=np.int64)
-        whole, quarter = np.divmod(nodes, TDB_NODES_PER_DAY)
-        # at the geocentre (u = v = 0) the observer's UT and longitude drop out of the series
-        values = erfa.dtdb(whole.astype(float), quarter / TDB_NODES_PER_DAY, 0.0, 0.0, 0.0, 0.0)
-        with _TDB_LOCK:
-            _TDB_MINUS_TT.update(zip(missing, values.tolist(), strict=True))
-    start = np.fromiter((_TDB_MINUS_TT[key] for key in keys), dtype=float, count=len(keys))
-    end = np.fromiter((_TDB_MINUS_TT[key] for key in above), dtype=float, count=len(above))
+    start, end = _TDB_MINUS_TT(below), _TDB_MINUS_TT(below + 1)
     return (start + (end - start) * (position - below)).reshape(shape)
 
 
