@@ -111,9 +111,6 @@ class Command(BaseCommand):
         if not isinstance(backend, DatabaseBackend):
             raise CommandError(f"update_worker runs the database backend's queue; TASKS_BACKEND={backend_name!r} "
                                "is not django-tasks' DatabaseBackend (set TASKS_BACKEND=database)")
-        pairs, rows = release_dead_work()
-        if pairs or rows:
-            self.stderr.write(f"released the work of dead workers: {pairs} pairs, {rows} task rows marked failed")
         workers = [ThreadWorker(queue_names=queue_name.split(","), interval=interval, batch=batch,
                                 backend_name=backend_name, startup_delay=False) for _ in range(threads)]
         failures: list[BaseException] = []
@@ -137,8 +134,12 @@ class Command(BaseCommand):
             for worker in workers:
                 worker.running = False
 
+        # before anything else, so a signal during the start-up below stops the worker cleanly too
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, stop)
+        pairs, rows = release_dead_work()
+        if pairs or rows:
+            self.stderr.write(f"released the work of dead workers: {pairs} pairs, {rows} task rows marked failed")
         started = [threading.Thread(target=run, args=(worker,), name=f"update-worker-{i}", daemon=True)
                    for i, worker in enumerate(workers)]
         for thread in started:
